@@ -1,0 +1,43 @@
+"""pytest_xcom: test Airflow XComs, task contexts and params in memory, through Airflow's own code.
+
+Load it with ``pytest -p pytest_xcom`` (or let the ``pytest11`` entry point do it). Importing this package
+is cheap: Airflow is imported only when a fixture or one of the names below is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "InMemoryTaskInstance",
+    "TaskContextFactory",
+    "XComRecord",
+    "XComStore",
+]
+
+# Registering the package as a plugin (by -p or the entry point) registers the hooks and fixtures.
+pytest_plugins = ["pytest_xcom.plugin"]
+
+_LAZY = {
+    "InMemoryTaskInstance": "pytest_xcom.context",
+    "TaskContextFactory": "pytest_xcom.context",
+    "XComRecord": "pytest_xcom.store",
+    "XComStore": "pytest_xcom.store",
+}
+
+if TYPE_CHECKING:
+    from pytest_xcom.context import InMemoryTaskInstance, TaskContextFactory
+    from pytest_xcom.store import XComRecord, XComStore
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'pytest_xcom' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

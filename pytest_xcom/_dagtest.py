@@ -1,0 +1,536 @@
+"""Run a DAG through Airflow's own ``dag.test()`` and report what happened.
+
+This is the reference side of the project's differential tests and benchmarks: the in-memory runner
+is compared against what real Airflow does with the same DAG file. It is private and deliberately
+heavyweight; users never need it.
+
+Each call runs in a fresh interpreter (``python -m pytest_xcom._dagtest WORKDIR``) because
+``dag.test()`` needs process-wide state that must never reach the caller: an Airflow config read
+from the environment at import time, an ORM engine bound to a metadata DB, DAG modules registered in
+``sys.modules``, ``AIRFLOW_CTX_*`` variables and signal handlers installed by the task runner.
+
+The parent prepares everything that does not need Airflow (a throwaway AIRFLOW_HOME, a bundle folder,
+the environment, a copy of a cached template DB) and the child does the rest. The environment is set
+by the parent, not by the child after start-up: ``-m pytest_xcom._dagtest`` imports the package
+``__init__`` first, which may import Airflow and freeze its config before the child's own code runs.
+Results come back as a pickle file, because Airflow logs to stdout and stderr.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import pickle
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = ["DagTestError", "DagTestOutcome", "DagTestTimeout", "UndecodedXCom", "run_dag_test"]
+
+_REQUEST_FILE = "request.pickle"
+_RESULT_FILE = "result.pickle"
+_STDOUT_FILE = "stdout.log"
+_STDERR_FILE = "stderr.log"
+_DB_FILE = "airflow.db"
+_BUNDLE_NAME = "dags-folder"  # the name dag.test(use_executor=True) assumes for its workloads
+_TAIL_CHARS = 6000
+
+# Settings the harness owns in the child. Anything else named AIRFLOW__* is passed through so that the
+# child sees the same config overrides as the caller's in-memory run; every [database] setting is
+# dropped so that no caller setting can point the harness at a real metadata DB.
+_OWNED_ENV = frozenset(
+    {
+        "AIRFLOW_HOME",
+        "AIRFLOW_CONFIG",
+        "AIRFLOW__CORE__DAGS_FOLDER",
+        "AIRFLOW__CORE__LOAD_EXAMPLES",
+        "AIRFLOW__CORE__UNIT_TEST_MODE",
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
+    }
+)
+_DROPPED_ENV_PREFIXES = ("AIRFLOW__DATABASE__", "_AIRFLOW")
+
+
+@dataclass(frozen=True)
+class UndecodedXCom:
+    """An XCom row whose value could not be turned back into a Python object.
+
+    ``raw_json`` is the column's JSON text (what serde stored); ``error`` says which step failed:
+    deserialisation in the child (what a downstream ``xcom_pull`` would have raised), or pickling the
+    result across the process boundary (e.g. a class defined in the DAG file itself).
+    """
+
+    raw_json: str
+    error: str
+
+
+@dataclass(frozen=True)
+class DagTestOutcome:
+    """What one ``dag.test()`` run left in the metadata DB, plus timings.
+
+    ``task_states`` maps ``(task_id, map_index)`` to a state string ("none" for a TI that never got
+    one); ``xcoms`` maps ``(task_id, map_index, key)`` to the value a downstream task would receive, or
+    an :class:`UndecodedXCom`. Both describe the first call when ``repeat > 1``.
+    """
+
+    dag_id: str
+    state: str
+    run_id: str
+    logical_date: datetime | None
+    data_interval_start: datetime | None
+    data_interval_end: datetime | None
+    task_states: dict[tuple[str, int], str]
+    xcoms: dict[tuple[str, int, str], Any]
+    seconds: float
+    setup_seconds: float
+    seconds_per_call: tuple[float, ...]
+    states_per_call: tuple[str, ...]
+    #: setup broken down: spawn, db_copy, import_airflow, db_init, load_dag (seconds)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def undecoded(self) -> dict[tuple[str, int, str], UndecodedXCom]:
+        return {k: v for k, v in self.xcoms.items() if isinstance(v, UndecodedXCom)}
+
+
+class DagTestError(RuntimeError):
+    """The dag.test() subprocess failed before it could report an outcome."""
+
+    def __init__(self, message: str, *, returncode: int | None, stderr_tail: str, stdout_tail: str):
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+        self.stdout_tail = stdout_tail
+
+
+class DagTestTimeout(DagTestError):
+    """The dag.test() subprocess ran past its timeout and was killed with its process group."""
+
+
+def run_dag_test(
+    dag_file: str | Path,
+    dag_id: str,
+    *,
+    logical_date: datetime | None = None,
+    conf: dict[str, Any] | None = None,
+    timeout: float = 600,
+    repeat: int = 1,
+    bundle: Literal["file", "folder"] = "file",
+    env: Mapping[str, str] | None = None,
+    cache_db: bool = True,
+    cache_dir: str | Path | None = None,
+) -> DagTestOutcome:
+    """Run ``dag_id`` from ``dag_file`` with Airflow's ``dag.test()`` in a fresh subprocess.
+
+    ``logical_date=None`` lets dag.test() use "now". ``repeat`` calls dag.test() that many times in
+    the same process (call *i* at ``logical_date + i`` days, since a run at the same logical date
+    would be found finished and not run again), to tell a cold call from a warm one.
+
+    ``bundle="file"`` copies only ``dag_file`` into a fresh bundle so that sibling files are not
+    parsed (its folder stays importable); ``"folder"`` uses the file's folder as the bundle, for DAGs
+    that read files next to themselves. ``env`` adds variables to the child's environment, e.g.
+    ``AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES``.
+
+    With ``cache_db`` a freshly initialised metadata DB is kept as a template in ``cache_dir``
+    (default: a per-user folder in the system temp dir) and copied for later runs; it is keyed by the
+    Airflow, SQLAlchemy and SQLite versions and the passed-through config, and replaced atomically.
+
+    Raises :class:`DagTestError` (a RuntimeError) with the tail of the child's stderr if it fails,
+    and :class:`DagTestTimeout` after killing it if it runs longer than ``timeout`` seconds.
+    """
+    if repeat < 1:
+        raise ValueError(f"repeat must be >= 1, got {repeat}")
+    if bundle not in ("file", "folder"):
+        raise ValueError(f"bundle must be 'file' or 'folder', got {bundle!r}")
+    dag_path = Path(dag_file).resolve()
+    if not dag_path.is_file():
+        raise FileNotFoundError(f"DAG file not found: {dag_path}")
+
+    started = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="pytest_xcom-dagtest-"))
+    try:
+        home = workdir / "home"
+        home.mkdir()
+        if bundle == "file":
+            bundle_dir = workdir / "dags"
+            bundle_dir.mkdir()
+            shutil.copy2(dag_path, bundle_dir / dag_path.name)
+        else:
+            bundle_dir = dag_path.parent
+        child_env = _child_env(home, bundle_dir, dag_path.parent, env)
+
+        db_path = home / _DB_FILE
+        template = _template_path(child_env, cache_dir) if cache_db else None
+        copy_started = time.perf_counter()
+        db_ready = template is not None and _copy_template(template, db_path)
+        db_copy_seconds = time.perf_counter() - copy_started
+
+        request = {
+            "dag_file": str(bundle_dir / dag_path.name),
+            "dag_id": dag_id,
+            "bundle_dir": str(bundle_dir),
+            "logical_date": logical_date,
+            "conf": conf,
+            "repeat": repeat,
+            "db_path": str(db_path),
+            "db_ready": db_ready,
+            "template": None if template is None or db_ready else str(template),
+            "spawned_at": time.time(),
+        }
+        (workdir / _REQUEST_FILE).write_bytes(pickle.dumps(request))
+        returncode = _run_child(workdir, child_env, timeout)
+        result_file = workdir / _RESULT_FILE
+        if returncode != 0 or not result_file.exists():
+            what = f"exited with code {returncode}" if returncode else "exited without a result"
+            raise _child_error(DagTestError, f"dag.test() subprocess for {dag_id!r} {what}", workdir, returncode)
+        payload = pickle.loads(result_file.read_bytes())
+        exit_seconds = time.time() - payload["finished_at"]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    timings = {
+        "db_copy": db_copy_seconds,
+        **payload["timings"],
+        "exit": exit_seconds,
+        "total": time.perf_counter() - started,
+    }
+    return DagTestOutcome(
+        dag_id=dag_id,
+        state=payload["state"],
+        run_id=payload["run_id"],
+        logical_date=payload["logical_date"],
+        data_interval_start=payload["data_interval_start"],
+        data_interval_end=payload["data_interval_end"],
+        task_states=payload["task_states"],
+        xcoms={key: _decode_xcom(entry) for key, entry in payload["xcoms"].items()},
+        seconds=payload["seconds_per_call"][0],
+        setup_seconds=payload["setup_seconds"],
+        seconds_per_call=tuple(payload["seconds_per_call"]),
+        states_per_call=tuple(payload["states_per_call"]),
+        timings=timings,
+    )
+
+
+# --------------------------------------------------------------------------------------------- parent
+
+
+def _child_env(home: Path, bundle_dir: Path, dag_dir: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in _OWNED_ENV and not name.startswith(_DROPPED_ENV_PREFIXES)
+    }
+    bundles = [
+        {
+            "name": _BUNDLE_NAME,
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(bundle_dir), "refresh_interval": 0},
+        }
+    ]
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW_CONFIG": str(home / "airflow.cfg"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / _DB_FILE}",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(bundle_dir),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+            # unit_test_mode would load unit_tests.cfg, which changes behaviour the in-memory runner is
+            # compared against (allowed_deserialization_classes, data interval rules), so it stays off.
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        }
+    )
+    # The package must be importable by `-m` even when it is not installed, and a DAG copied away from
+    # its folder must still import its siblings as it would from the real bundle.
+    package_root = str(Path(__file__).resolve().parent.parent)
+    paths = [package_root, *env.get("PYTHONPATH", "").split(os.pathsep), str(dag_dir)]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(p for p in paths if p))
+    env.update(extra or {})
+    return env
+
+
+def _template_path(child_env: Mapping[str, str], cache_dir: str | Path | None) -> Path:
+    # What ends up in a freshly initialised DB: the schema (Airflow, SQLAlchemy, SQLite versions and
+    # the installed migration files) and a few rows derived from config (default pool, log template).
+    spec = importlib.util.find_spec("airflow")
+    package_dir = Path(spec.origin).parent if spec and spec.origin else Path()
+    migrations = sorted(p.name for p in (package_dir / "migrations" / "versions").glob("*.py"))
+    key_parts = [
+        _dist_version("apache-airflow"),
+        _dist_version("apache-airflow-core"),
+        _dist_version("sqlalchemy"),
+        sqlite3.sqlite_version,
+        str(package_dir),
+        migrations,
+        sorted((k, v) for k, v in child_env.items() if k.startswith("AIRFLOW__") and "DATABASE" not in k and k not in _OWNED_ENV),
+    ]
+    digest = hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()[:16]
+    base = Path(cache_dir) if cache_dir is not None else Path(tempfile.gettempdir()) / f"pytest_xcom-{_user_tag()}"
+    return base / f"airflow-{_dist_version('apache-airflow')}-{digest}.db"
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def _user_tag() -> str:
+    getuid = getattr(os, "getuid", None)
+    return str(getuid()) if getuid else os.environ.get("USERNAME", "user")
+
+
+def _copy_template(template: Path, db_path: Path) -> bool:
+    # A template that vanishes or is unreadable only costs an initdb in the child.
+    try:
+        shutil.copyfile(template, db_path)
+    except OSError:
+        return False
+    return True
+
+
+def _run_child(workdir: Path, env: dict[str, str], timeout: float) -> int:
+    command = [sys.executable, "-m", "pytest_xcom._dagtest", str(workdir)]
+    with open(workdir / _STDOUT_FILE, "wb") as out, open(workdir / _STDERR_FILE, "wb") as err:
+        # A session of its own, so that a timeout also kills what the tasks started (bash, venvs).
+        proc = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise _child_error(DagTestTimeout, f"dag.test() subprocess timed out after {timeout}s", workdir, None) from None
+        except BaseException:
+            _kill_group(proc)
+            raise
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows has no process groups
+            proc.kill()
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _child_error(kind: type[DagTestError], message: str, workdir: Path, returncode: int | None) -> DagTestError:
+    stderr_tail = _tail(workdir / _STDERR_FILE)
+    stdout_tail = _tail(workdir / _STDOUT_FILE)
+    return kind(
+        f"{message}\n--- stderr (tail) ---\n{stderr_tail}\n--- stdout (tail) ---\n{stdout_tail}",
+        returncode=returncode,
+        stderr_tail=stderr_tail,
+        stdout_tail=stdout_tail,
+    )
+
+
+def _tail(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - _TAIL_CHARS))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _decode_xcom(entry: tuple[Any, ...]) -> Any:
+    if entry[0] == "raw":
+        return UndecodedXCom(raw_json=entry[1], error=entry[2])
+    try:
+        return pickle.loads(entry[1])
+    except Exception as exc:  # e.g. a class defined in the DAG module, importable only in the child
+        return UndecodedXCom(raw_json=entry[2], error=f"unpickling failed: {type(exc).__name__}: {exc}")
+
+
+# ---------------------------------------------------------------------------------------------- child
+
+
+def _child_main(workdir: Path) -> None:
+    started = time.perf_counter()
+    request = pickle.loads((workdir / _REQUEST_FILE).read_bytes())
+    timings = {"spawn": max(0.0, time.time() - request["spawned_at"])}
+
+    mark = time.perf_counter()
+    from airflow import settings  # noqa: F401  (configures the ORM from the environment)
+
+    timings["import_airflow"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    if not request["db_ready"]:
+        from airflow.utils.db import initdb
+
+        # On an empty DB initdb creates the schema from the ORM models and stamps the head revision,
+        # much faster than replaying migrations (resetdb would also drop tables that do not exist).
+        initdb()
+        if request["template"]:
+            _save_template(Path(request["db_path"]), Path(request["template"]))
+    timings["db_init"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    dag = _load_dag(request["dag_file"], request["dag_id"], request["bundle_dir"])
+    timings["load_dag"] = time.perf_counter() - mark
+    setup_seconds = time.perf_counter() - started
+
+    seconds_per_call: list[float] = []
+    runs = []
+    for i in range(request["repeat"]):
+        kwargs: dict[str, Any] = {}
+        if request["logical_date"] is not None:
+            kwargs["logical_date"] = request["logical_date"] + timedelta(days=i)
+        mark = time.perf_counter()
+        dag_run = dag.test(run_conf=request["conf"], **kwargs)
+        seconds_per_call.append(time.perf_counter() - mark)
+        runs.append(dag_run.run_id)
+
+    mark = time.perf_counter()
+    payload = _collect(request["dag_id"], runs)
+    timings["collect"] = time.perf_counter() - mark
+    payload.update(setup_seconds=setup_seconds, seconds_per_call=seconds_per_call, timings=timings)
+    payload["finished_at"] = time.time()
+    tmp = workdir / (_RESULT_FILE + ".tmp")
+    tmp.write_bytes(pickle.dumps(payload))
+    os.replace(tmp, workdir / _RESULT_FILE)
+
+
+def _save_template(db_path: Path, template: Path) -> None:
+    from airflow import settings
+
+    # Close Airflow's pooled connections first; VACUUM INTO then writes one self-contained file
+    # (the WAL folded in) that is moved into place atomically, so concurrent sessions (xdist) only
+    # ever see a whole template.
+    if settings.engine is not None:
+        settings.engine.dispose()
+    template.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=template.name, suffix=".tmp", dir=template.parent)
+    os.close(fd)
+    os.unlink(tmp_name)  # VACUUM INTO refuses to overwrite an existing file
+    try:
+        with sqlite3.connect(db_path) as conn:
+            conn.execute("VACUUM INTO ?", (tmp_name,))
+        os.replace(tmp_name, template)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+
+
+def _load_dag(dag_file: str, dag_id: str, bundle_dir: str) -> Any:
+    # The same steps as `airflow dags test` (airflow.utils.cli.get_bagged_dag): register the bundle,
+    # parse it with the parsing context set, and write the serialized DAG to the DB.
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+    from airflow.sdk.definitions._internal.dag_parsing_context import _airflow_parsing_context_manager
+
+    manager = DagBundlesManager()
+    manager.sync_bundles_to_db()
+    bundle = manager.get_bundle(_BUNDLE_NAME)
+    bundle.initialize()
+    with _airflow_parsing_context_manager(dag_id=dag_id):
+        dagbag = BundleDagBag(dag_folder=dag_file, bundle_path=Path(bundle_dir), bundle_name=bundle.name)
+        sync_bag_to_db(dagbag, bundle.name, bundle.version)
+    dag = dagbag.dags.get(dag_id)
+    if dag is None:
+        errors = "\n".join(f"{path}: {error}" for path, error in dagbag.import_errors.items())
+        raise SystemExit(
+            f"pytest_xcom._dagtest: DAG {dag_id!r} not found in {dag_file}; "
+            f"found {sorted(dagbag.dags)}; import errors:\n{errors or '(none)'}"
+        )
+    return dag
+
+
+def _collect(dag_id: str, run_ids: list[str]) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.sdk.execution_time.xcom import XCom  # the configured backend, as xcom_pull uses it
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        dag_runs = {
+            dr.run_id: dr
+            for dr in session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids)))
+        }
+        first = dag_runs[run_ids[0]]
+        task_states = {
+            (ti.task_id, ti.map_index): _state(ti.state)
+            for ti in session.scalars(
+                select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == first.run_id)
+            )
+        }
+        xcoms = {
+            (row.task_id, row.map_index, row.key): _encode_xcom(XCom, row)
+            for row in session.scalars(
+                select(XComModel).where(XComModel.dag_id == dag_id, XComModel.run_id == first.run_id)
+            )
+        }
+        return {
+            "state": _state(first.state),
+            "run_id": first.run_id,
+            "logical_date": first.logical_date,
+            "data_interval_start": first.data_interval_start,
+            "data_interval_end": first.data_interval_end,
+            "task_states": task_states,
+            "xcoms": xcoms,
+            "states_per_call": [_state(dag_runs[r].state) for r in run_ids],
+        }
+
+
+def _state(state: Any) -> str:
+    if state is None:
+        return "none"
+    return str(getattr(state, "value", state))
+
+
+def _encode_xcom(backend: Any, row: Any) -> tuple[Any, ...]:
+    # The column holds serde's JSON-ready structure (the execution API stores what the task sent,
+    # unserialised); the backend's deserialize_value turns it into what xcom_pull hands a task.
+    raw_json = json.dumps(row.value, sort_keys=True, default=repr)
+    try:
+        value = backend.deserialize_value(row)
+    except Exception as exc:
+        return ("raw", raw_json, f"deserialize failed: {type(exc).__name__}: {exc}")
+    try:
+        return ("pickle", pickle.dumps(value), raw_json)
+    except Exception as exc:
+        return ("raw", raw_json, f"pickling failed: {type(exc).__name__}: {exc}")
+
+
+def _exit_now() -> None:
+    # Interpreter finalisation after an Airflow run takes ~1.7 s (tearing down thousands of modules
+    # and objects); nothing in this throwaway process needs it once the result file is in place.
+    import logging
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    _child_main(Path(sys.argv[1]))
+    _exit_now()

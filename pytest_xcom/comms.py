@@ -1,0 +1,241 @@
+"""The fake supervisor: answers the task SDK's comms messages from the test's store.
+
+Airflow's task code talks to the world only through ``task_runner.SUPERVISOR_COMMS``. This module puts an
+:class:`InMemorySupervisorComms` there. It is Airflow's own ``CommsDecoder`` (the client half: framing
+a request, decoding a response, raising ``AirflowRuntimeError`` for an error frame) with the socket
+replaced by a direct call to the server half written here. Each message still crosses the real msgpack
+frame both ways, and each XCom value the JSON encoding the API server's HTTP client applies, so values
+are refused and transformed at the step where a real worker refuses and transforms them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+
+from pytest_xcom import _compat, _msgs
+from pytest_xcom._compat import ErrorResponse, ErrorType
+from pytest_xcom._compat import comms_messages as m
+from pytest_xcom.store import XComStore
+
+__all__ = ["InMemorySupervisorComms", "ServerError", "installed"]
+
+# Decoding a request is the supervisor's job; these are its decoders, built once per process.
+_REQUEST_DECODER = _compat.request_decoder()
+_BODY_DECODER = _compat.supervisor_body_decoder()
+
+# Messages that report the task's outcome or bookkeeping: recorded for whoever runs the task.
+_OUTCOME_MESSAGES = (
+    m.TaskState,
+    m.SucceedTask,
+    m.RetryTask,
+    m.DeferTask,
+    m.RescheduleTask,
+    m.SkipDownstreamTasks,
+    m.SetRenderedFields,
+    m.SetRenderedMapIndex,
+)
+
+
+class ServerError(Exception):
+    """An HTTP error answer from the API server (turned into API_SERVER_ERROR, as the supervisor does)."""
+
+    def __init__(self, status_code: int, reason: str, message: str):
+        super().__init__(message)
+        self.status_code = status_code
+        self.detail = {"detail": {"reason": reason, "message": message}}
+
+
+def _to_db_json(value: Any) -> str:
+    # The supervisor's HTTP client sends the value as the request body with exactly these settings
+    # (httpx ``json=``): NaN and infinities are refused, non-ASCII text must encode as UTF-8.
+    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    body.encode("utf-8")
+    return body
+
+
+@attrs.define(kw_only=True)
+class InMemorySupervisorComms(_compat.CommsDecoder):
+    """Airflow's comms client, wired to an in-memory API server instead of a supervisor process."""
+
+    socket: Any = None
+    store: XComStore
+    variables: dict[str, str | None] = attrs.field(factory=dict)
+    connections: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    events: list[Any] = attrs.field(factory=list)
+    """Outcome messages the task sent (state, skips, rendered fields), in order."""
+    ti_count: Callable[[Any], int] | None = None
+    """Answers GetTICount; set by the DAG runner, which knows how many instances each task has."""
+
+    # -- the client half: Airflow's framing, no socket ----------------------------------------------
+
+    def send(self, msg: Any) -> Any:
+        request = _REQUEST_DECODER.decode(self._make_frame(msg).as_bytes()[4:])
+        return self._from_frame(self.resp_decoder.decode(self._serve(request).as_bytes()[4:]))
+
+    async def asend(self, msg: Any) -> Any:
+        return self.send(msg)
+
+    # -- the store's push and decode, taking the worker's path ----------------------------------------
+
+    def push(self, dag_id: str, run_id: str, task_id: str, map_index: int, key: str, value: Any) -> None:
+        """Push ``value`` as ``BaseXCom.set`` does from a task: the XCom backend's serializer, then comms."""
+        serialized = _compat.XCom.serialize_value(
+            value=value, key=key, task_id=task_id, dag_id=dag_id, run_id=run_id, map_index=map_index
+        )
+        self.send(
+            m.SetXCom(
+                key=key, value=serialized, dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index
+            )
+        )
+
+    def decode(self, key: str, json_text: str) -> Any:
+        """What a task receives for a stored row: the response frame, then ``deserialize_value``."""
+        result = self._deliver(m.XComResult(key=key, value=json.loads(json_text)))
+        return _compat.XCom.deserialize_value(result)
+
+    def _deliver(self, response: Any) -> Any:
+        frame = _compat.response_frame(0, body=response.model_dump())
+        return self._from_frame(self.resp_decoder.decode(frame.as_bytes()[4:]))
+
+    # -- the server half ------------------------------------------------------------------------------
+
+    def _serve(self, request: Any) -> Any:
+        try:
+            msg = _BODY_DECODER.validate_python(request.body)
+            response = self._handle(msg)
+        except ServerError as e:
+            # What the supervisor sends back when the API server answers with an HTTP error.
+            error = ErrorResponse(
+                error=ErrorType.API_SERVER_ERROR,
+                detail={"status_code": e.status_code, "message": str(e), "detail": e.detail},
+            )
+            return _compat.response_frame(request.id, error=error.model_dump())
+        except Exception as e:
+            # The supervisor turns any other failure while handling a request into this error frame.
+            error = ErrorResponse(
+                error=ErrorType.API_SERVER_ERROR,
+                detail={"status_code": None, "message": str(e), "exception_type": type(e).__name__},
+            )
+            return _compat.response_frame(request.id, error=error.model_dump())
+        body = None if response is None else response.model_dump()
+        return _compat.response_frame(request.id, body=body)
+
+    def _handle(self, msg: Any) -> Any:
+        handler = self._HANDLERS.get(type(msg).__name__)
+        if handler is not None:
+            return handler(self, msg)
+        if isinstance(msg, _OUTCOME_MESSAGES):
+            self.events.append(msg)
+            return None
+        raise NotImplementedError(_msgs.unsupported_message(type(msg).__name__))
+
+    def _set_xcom(self, msg: Any) -> None:
+        if not msg.key:
+            raise ServerError(400, "invalid_key", "XCom key must be a non-empty string.")
+        map_index = -1 if msg.map_index is None else msg.map_index
+        if msg.mapped_length is not None:
+            if msg.mapped_length > _compat.max_map_length():
+                raise ServerError(
+                    400,
+                    "unmappable_return_value_length",
+                    "pushed value is too large to map as a downstream's dependency",
+                )
+            self.store.task_maps[(msg.dag_id, msg.run_id, msg.task_id, map_index)] = msg.mapped_length
+        json_text = _to_db_json(msg.value)
+        self.store.put_json(msg.dag_id, msg.run_id, msg.task_id, map_index, msg.key, json_text)
+
+    def _get_xcom(self, msg: Any) -> Any:
+        # The HTTP client leaves out map_index=None and the server's default is -1.
+        map_index = -1 if msg.map_index is None else msg.map_index
+        found = self.store.find_json(
+            msg.dag_id, msg.run_id, msg.task_id, msg.key, map_index, msg.include_prior_dates
+        )
+        if found is None:
+            self._note_miss(msg, map_index)
+            return m.XComResult(key=msg.key, value=None)
+        return m.XComResult(key=msg.key, value=json.loads(found))
+
+    def _get_xcom_slice(self, msg: Any) -> Any:
+        rows = self.store.find_all_json(msg.dag_id, msg.run_id, msg.task_id, msg.key, msg.include_prior_dates)
+        if not rows:
+            self._note_miss(msg, -1)
+        values = [json.loads(row) for row in rows][slice(msg.start, msg.stop, msg.step)]
+        return m.XComSequenceSliceResult(root=values)
+
+    def _get_xcom_count(self, msg: Any) -> Any:
+        return m.XComCountResponse(len=len(self.store.find_all_json(msg.dag_id, msg.run_id, msg.task_id, msg.key)))
+
+    def _get_xcom_item(self, msg: Any) -> Any:
+        rows = self.store.find_all_json(msg.dag_id, msg.run_id, msg.task_id, msg.key)
+        try:
+            return m.XComSequenceIndexResult(root=json.loads(rows[msg.offset]))
+        except IndexError:
+            detail = {k: getattr(msg, k) for k in ("dag_id", "run_id", "task_id", "key", "offset")}
+            return ErrorResponse(error=ErrorType.XCOM_NOT_FOUND, detail=detail)
+
+    def _delete_xcom(self, msg: Any) -> None:
+        map_index = -1 if msg.map_index is None else msg.map_index
+        self.store.delete(msg.dag_id, msg.run_id, msg.task_id, map_index, msg.key)
+
+    def _note_miss(self, msg: Any, map_index: int) -> None:
+        explanation = self.store.explain_miss(
+            msg.task_id, key=msg.key, map_index=map_index, dag_id=msg.dag_id, run_id=msg.run_id
+        )
+        self.store.misses.append(f"xcom_pull: {explanation}")
+
+    def _get_variable(self, msg: Any) -> Any:
+        if msg.key not in self.variables:
+            return ErrorResponse(error=ErrorType.VARIABLE_NOT_FOUND, detail={"key": msg.key})
+        return m.VariableResult(key=msg.key, value=self.variables[msg.key])
+
+    def _put_variable(self, msg: Any) -> None:
+        self.variables[msg.key] = msg.value
+
+    def _delete_variable(self, msg: Any) -> None:
+        self.variables.pop(msg.key, None)
+
+    def _get_connection(self, msg: Any) -> Any:
+        if msg.conn_id not in self.connections:
+            return ErrorResponse(error=ErrorType.CONNECTION_NOT_FOUND, detail={"conn_id": msg.conn_id})
+        return m.ConnectionResult(conn_id=msg.conn_id, **self.connections[msg.conn_id])
+
+    def _get_ti_count(self, msg: Any) -> Any:
+        if self.ti_count is None:
+            raise NotImplementedError(_msgs.unsupported_message("GetTICount"))
+        return m.TICount(count=self.ti_count(msg))
+
+    def _ignore(self, msg: Any) -> None:
+        return None
+
+    _HANDLERS: dict[str, Callable[[InMemorySupervisorComms, Any], Any]] = {
+        "SetXCom": _set_xcom,
+        "GetXCom": _get_xcom,
+        "GetXComSequenceSlice": _get_xcom_slice,
+        "GetXComCount": _get_xcom_count,
+        "GetXComSequenceItem": _get_xcom_item,
+        "DeleteXCom": _delete_xcom,
+        "GetVariable": _get_variable,
+        "PutVariable": _put_variable,
+        "DeleteVariable": _delete_variable,
+        "GetConnection": _get_connection,
+        "GetTICount": _get_ti_count,
+        # Secrets masking happens in the supervisor's log forwarder, which a test does not have.
+        "MaskSecret": _ignore,
+    }
+
+
+@contextlib.contextmanager
+def installed(comms: InMemorySupervisorComms) -> Iterator[InMemorySupervisorComms]:
+    """Make ``comms`` the task SDK's channel for the block, restoring the previous one after."""
+    previous = _compat.get_supervisor_comms()
+    _compat.set_supervisor_comms(comms)
+    try:
+        yield comms
+    finally:
+        _compat.set_supervisor_comms(previous)
+

@@ -1,0 +1,219 @@
+"""Building DAG runs, task instances and template contexts the way the API server hands them to a worker.
+
+The task instance is Airflow's own ``RuntimeTaskInstance`` (a thin subclass that only improves two error
+messages), built from the same ``TIRunContext`` the server sends, so ``get_template_context()``,
+params validation and ``xcom_push``/``xcom_pull`` are Airflow's code, talking to the test's store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from pytest_xcom import _compat, _msgs
+from pytest_xcom._compat import DAG, BaseOperator, RuntimeTaskInstance, timezone
+from pytest_xcom.store import XComStore
+
+__all__ = ["DEFAULT_DAG_ID", "InMemoryTaskInstance", "RunInfo", "TaskContextFactory", "as_datetime"]
+
+DEFAULT_DAG_ID = "test_dag"
+
+_TI_HINTS = {"context": _msgs.TI_CONTEXT, "params": _msgs.TI_PARAMS}
+
+
+class InMemoryTaskInstance(RuntimeTaskInstance):
+    """Airflow's RuntimeTaskInstance, with errors that name the fix for the classic mistakes."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)  # type: ignore[misc]
+        except AttributeError:
+            if name in _TI_HINTS:
+                raise AttributeError(_TI_HINTS[name]) from None
+            raise
+
+
+def as_datetime(value: datetime | date | str) -> datetime:
+    """An aware datetime from a datetime, date or ISO-8601 string; naive means UTC, as in Airflow."""
+    if isinstance(value, str):
+        return timezone.parse(value)
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    return timezone.coerce_datetime(value)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One manual DAG run: what dag.test() or a manual trigger would create."""
+
+    dag_id: str
+    run_id: str
+    logical_date: datetime | None
+    run_after: datetime
+    data_interval: tuple[datetime, datetime] | None
+
+    @classmethod
+    def manual(
+        cls,
+        dag: Any,
+        *,
+        logical_date: datetime | date | str | None = None,
+        run_after: datetime | date | str | None = None,
+        run_id: str | None = None,
+    ) -> RunInfo:
+        # As dag.test(): both default to "now", read from the clock (so freezegun decides them).
+        after = as_datetime(run_after) if run_after is not None else timezone.utcnow()
+        logical = as_datetime(logical_date) if logical_date is not None else after
+        return cls(
+            dag_id=dag.dag_id,
+            run_id=run_id or _compat.manual_run_id(after),
+            logical_date=logical,
+            run_after=after,
+            data_interval=_compat.manual_data_interval(dag, logical),
+        )
+
+    def dag_run(self, conf: dict | None = None, state: str = "running") -> Any:
+        """The DagRun the API server sends with a task's run context."""
+        start, end = self.data_interval or (None, None)
+        return _compat.DagRun(
+            dag_id=self.dag_id,
+            run_id=self.run_id,
+            logical_date=self.logical_date,
+            data_interval_start=start,
+            data_interval_end=end,
+            run_after=self.run_after,
+            start_date=self.logical_date or self.run_after,
+            end_date=None,
+            run_type=_compat.DagRunType.MANUAL,
+            state=_compat.DagRunState(state),
+            conf=conf,
+            consumed_asset_events=[],
+            partition_key=None,
+        )
+
+
+def make_task_instance(
+    task: Any,
+    run: RunInfo,
+    *,
+    conf: dict | None = None,
+    map_index: int = -1,
+    try_number: int = 1,
+    max_tries: int | None = None,
+    dag_version_id: uuid.UUID | None = None,
+) -> InMemoryTaskInstance:
+    """A task instance as a worker's startup builds it from the server's TIRunContext."""
+    retries = task.retries if max_tries is None else max_tries
+    ti_context = _compat.TIRunContext(
+        dag_run=run.dag_run(conf),
+        max_tries=retries,
+        # The server allows a retry while the try number has not passed max_tries.
+        should_retry=try_number <= retries,
+    )
+    return InMemoryTaskInstance.model_construct(
+        id=uuid.uuid4(),
+        task_id=task.task_id,
+        dag_id=run.dag_id,
+        run_id=run.run_id,
+        try_number=try_number,
+        dag_version_id=dag_version_id or uuid.uuid4(),
+        map_index=map_index,
+        task=task,
+        _ti_context_from_server=ti_context,
+        max_tries=retries,
+        start_date=timezone.utcnow(),
+        state=_compat.TaskInstanceState.RUNNING,
+        is_mapped=map_index >= 0,
+    )
+
+
+@dataclass
+class TaskContextFactory:
+    """Builds task contexts for one test, all sharing its store and (by default) one DAG run."""
+
+    store: XComStore = field(repr=False)
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
+    _standin_dag: Any = field(default=None, repr=False)
+    _runs: list[RunInfo] = field(default_factory=list, repr=False)
+    _dag_version_id: uuid.UUID = field(default_factory=uuid.uuid4, repr=False)
+
+    def __call__(
+        self,
+        task_id: str | None = None,
+        *,
+        params: dict[str, Any] | None = None,
+        conf: dict[str, Any] | None = None,
+        logical_date: datetime | date | str | None = None,
+        run_after: datetime | date | str | None = None,
+        run_id: str | None = None,
+        map_index: int = -1,
+        try_number: int = 1,
+        dag: Any = None,
+        task: Any = None,
+    ) -> Any:
+        task = self._resolve_task(task_id, task=task, dag=dag, params=params)
+        run = self._run_for(task.dag, logical_date, run_after, run_id)
+        ti = make_task_instance(
+            task,
+            run,
+            conf=conf,
+            map_index=map_index,
+            try_number=try_number,
+            dag_version_id=self._dag_version_id,
+        )
+        context = ti.get_template_context()
+        # Code that calls get_current_context() sees this context until the test ends, as inside a task.
+        from airflow.sdk.execution_time.context import set_current_context
+
+        self._stack.enter_context(set_current_context(context))
+        return context
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def _resolve_task(self, task_id: str | None, *, task: Any, dag: Any, params: dict | None) -> Any:
+        if task is not None:
+            if params is not None:
+                raise TypeError(_msgs.STANDIN_PARAMS_WITH_TASK.format(task_id=task.task_id))
+            if not task.has_dag():
+                self._standin().add_task(task)
+            return task
+        if task_id is None:
+            raise TypeError("task_context() needs a task_id, or a task=")
+        if dag is not None:
+            if task_id not in dag.task_dict:
+                raise KeyError(_msgs.unknown_task(dag.dag_id, task_id, dag.task_dict))
+            if params is not None:
+                raise TypeError(_msgs.STANDIN_PARAMS_WITH_TASK.format(task_id=task_id))
+            return dag.task_dict[task_id]
+        standin = self._standin()
+        if task_id in standin.task_dict:
+            task = standin.task_dict[task_id]
+            task.params = _compat.ParamsDict(params or {})
+            return task
+        return BaseOperator(task_id=task_id, params=params, dag=standin)
+
+    def _standin(self) -> Any:
+        # One stand-in DAG per test, so tasks of one test can pull from each other.
+        if self._standin_dag is None:
+            self._standin_dag = DAG(dag_id=DEFAULT_DAG_ID, schedule=None)
+        return self._standin_dag
+
+    def _run_for(self, dag: Any, logical_date: Any, run_after: Any, run_id: str | None) -> RunInfo:
+        wanted = as_datetime(logical_date) if logical_date is not None else None
+        for run in self._runs:
+            if run.dag_id != dag.dag_id:
+                continue
+            if run_id is not None:
+                if run.run_id == run_id:
+                    return run
+            elif wanted is None or run.logical_date == wanted:
+                # Without a date, a context joins the first run of its DAG in this test.
+                return run
+        run = RunInfo.manual(dag, logical_date=wanted, run_after=run_after, run_id=run_id)
+        self._runs.append(run)
+        self.store.bind_run(run.dag_id, run.run_id, run.logical_date or run.run_after)
+        return run

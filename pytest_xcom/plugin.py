@@ -1,0 +1,104 @@
+"""pytest hooks and fixtures. Each fixture delegates to the module that holds its logic.
+
+Nothing here imports Airflow at module level: a session that loads the plugin without using its fixtures
+does not pay for importing Airflow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_xcom.comms import InMemorySupervisorComms
+    from pytest_xcom.context import TaskContextFactory
+    from pytest_xcom.store import XComStore
+
+
+@contextlib.contextmanager
+def restored_environ() -> Iterator[None]:
+    """Undo every change to os.environ made in the block (Airflow's runner writes AIRFLOW_CTX_*)."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        for name in set(os.environ) - set(saved):
+            del os.environ[name]
+        for name, value in saved.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
+
+
+@pytest.fixture
+def xcom_store() -> XComStore:
+    """A fresh, empty in-memory XCom store for this test.
+
+    ``seed(task_id, value, key=..., map_index=...)`` stores what an upstream task pushed;
+    ``get(task_id, key=...)`` returns what a downstream task would receive; ``assert_pushed(task_id,
+    key, value)`` fails with what was pushed instead; ``records()``/iteration list every XCom as
+    (dag_id, run_id, task_id, map_index, key, value); ``clear()`` empties it. Values take Airflow's
+    worker path (serde, comms frame, JSON), so what Airflow refuses is refused here.
+    """
+    from pytest_xcom.store import XComStore
+
+    return XComStore()
+
+
+@pytest.fixture
+def xcom_comms(xcom_store: XComStore) -> Iterator[InMemorySupervisorComms]:
+    """The task SDK's comms channel, answered from ``xcom_store``; installed for the test's duration.
+
+    While this fixture is active, Airflow code in the test (``ti.xcom_push``, ``Variable.get``, ...)
+    talks to it. Set ``xcom_comms.variables[...]`` and ``xcom_comms.connections[...]`` to give tasks
+    variables and connections. os.environ and the previous channel are restored afterwards.
+    """
+    from pytest_xcom.comms import installed
+
+    with restored_environ(), installed(xcom_store.channel()) as comms:
+        yield comms
+
+
+@pytest.fixture
+def task_context(xcom_store: XComStore, xcom_comms: InMemorySupervisorComms) -> Iterator[TaskContextFactory]:
+    """Build Airflow's real template context for a task: ``ctx = task_context("my_task", params=...)``.
+
+    Arguments: ``task_id`` (a stand-in task in a stand-in DAG ``test_dag``), or ``dag=`` / ``task=`` for
+    your own; ``params`` (the stand-in's params), ``conf`` (the run's conf, validated against the
+    params), ``logical_date`` (datetime or ISO-8601 string; default "now", so ``freezegun`` decides it),
+    ``run_after``, ``run_id``, ``map_index``, ``try_number``. ``ctx["ti"]`` is Airflow's
+    RuntimeTaskInstance whose ``xcom_push``/``xcom_pull`` use ``xcom_store``; contexts made in one test
+    share the store and the DAG run, so one task can pull what another pushed.
+    """
+    from pytest_xcom.context import TaskContextFactory
+
+    factory = TaskContextFactory(store=xcom_store)
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+def _failure_hints(item: pytest.Item, call: pytest.CallInfo[Any]) -> list[str]:
+    hints = []
+    store = getattr(item, "funcargs", {}).get("xcom_store")
+    if store is not None and store.misses:
+        hints.extend(dict.fromkeys(store.misses))  # each distinct miss once, in order
+    if call.excinfo is not None and "provide_context" in str(call.excinfo.value):
+        from pytest_xcom._msgs import PROVIDE_CONTEXT
+
+        hints.append(PROVIDE_CONTEXT)
+    return hints
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    report = yield
+    if report.failed and call.when == "call":
+        hints = _failure_hints(item, call)
+        if hints:
+            report.sections.append(("pytest_xcom", "\n".join(hints)))
+    return report

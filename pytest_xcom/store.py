@@ -1,0 +1,291 @@
+"""The in-memory XCom store: what the metadata DB's xcom table would hold, for one test.
+
+Rows hold the JSON text the API server would write to the DB, so what a downstream task reads back is
+decoded from that text by Airflow's own code, exactly as on a worker. The store itself never imports
+Airflow; pushing and decoding values goes through :mod:`pytest_xcom.comms`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from pytest_xcom import _msgs
+
+__all__ = ["XComRecord", "XComStore"]
+
+RETURN_KEY = "return_value"
+
+# Seeds made before any task context exists belong to "the test's run", whose dag_id and run_id are only
+# known once the first context is built; until then they live under this placeholder.
+_PENDING = "<the test's dag run>"
+
+_NOTSET: Any = object()
+
+
+class XComRecord(NamedTuple):
+    """One XCom as a downstream task would receive it."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    key: str
+    value: Any
+
+
+class _Ident(NamedTuple):
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    key: str
+
+
+@dataclass
+class _Row:
+    json: str
+    seq: int  # insertion order; the DB orders rows of one run by timestamp
+
+
+@dataclass
+class XComStore:
+    """XComs for one test, keyed like Airflow's xcom table: (dag_id, run_id, task_id, map_index, key).
+
+    ``seed`` and ``get`` take the same path as a task's push and pull (serde, the comms frame, JSON), so
+    a value Airflow refuses is refused here too, and ``get`` returns what a downstream task receives.
+    """
+
+    _rows: dict[_Ident, _Row] = field(default_factory=dict, repr=False)
+    _runs: dict[tuple[str, str], datetime | None] = field(default_factory=dict, repr=False)
+    _seq: Iterator[int] = field(default_factory=itertools.count, repr=False)
+    current_run: tuple[str, str] | None = None
+    """(dag_id, run_id) of the test's DAG run, set by the first task context or run."""
+    task_maps: dict[tuple[str, str, str, int], int] = field(default_factory=dict, repr=False)
+    """How many items each pushed value maps into (Airflow's task_map table)."""
+    misses: list[str] = field(default_factory=list, repr=False)
+    """Explanations of pulls that found nothing, shown when a test fails."""
+    _channel: Any = field(default=None, repr=False)
+
+    # -- runs ---------------------------------------------------------------------------------------
+
+    def bind_run(self, dag_id: str, run_id: str, run_date: datetime | None) -> None:
+        """Register a DAG run; the first one becomes the test's run and adopts the earlier seeds."""
+        self._runs[(dag_id, run_id)] = run_date
+        if self.current_run is not None:
+            return
+        self.current_run = (dag_id, run_id)
+        for ident in [i for i in self._rows if i.dag_id == _PENDING]:
+            row = self._rows.pop(ident)
+            self._rows[ident._replace(dag_id=dag_id, run_id=run_id)] = row
+        self.task_maps = {
+            ((dag_id, run_id, *k[2:]) if k[0] == _PENDING else k): v for k, v in self.task_maps.items()
+        }
+
+    def _ident(self, task_id: str, key: str, map_index: int, dag_id: str | None, run_id: str | None) -> _Ident:
+        current_dag, current_run = self.current_run or (_PENDING, _PENDING)
+        return _Ident(dag_id or current_dag, run_id or current_run, task_id, map_index, key)
+
+    # -- the API a test uses ------------------------------------------------------------------------
+
+    def seed(
+        self,
+        task_id: str,
+        value: Any,
+        *,
+        key: str = RETURN_KEY,
+        map_index: int = -1,
+        dag_id: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Store ``value`` as if task ``task_id`` had pushed it, before the task under test runs.
+
+        The value takes a worker's push path, so an unserializable value raises what a push raises.
+        """
+        ident = self._ident(task_id, key, map_index, dag_id, run_id)
+        self.channel().push(ident.dag_id, ident.run_id, ident.task_id, ident.map_index, ident.key, value)
+
+    def get(
+        self,
+        task_id: str,
+        *,
+        key: str = RETURN_KEY,
+        map_index: int = -1,
+        dag_id: str | None = None,
+        run_id: str | None = None,
+        default: Any = None,
+    ) -> Any:
+        """The value a downstream task would receive for this XCom, or ``default`` if there is none."""
+        row = self._rows.get(self._ident(task_id, key, map_index, dag_id, run_id))
+        if row is None:
+            return default
+        return self.channel().decode(key, row.json)
+
+    def pushed(self, task_id: str, *, dag_id: str | None = None, run_id: str | None = None) -> dict[str, Any]:
+        """Everything ``task_id`` pushed in the run, {key: value}, for unmapped tasks; see ``records``."""
+        return {
+            r.key: r.value
+            for r in self.records(dag_id=dag_id, run_id=run_id)
+            if r.task_id == task_id and r.map_index == -1
+        }
+
+    def records(self, *, dag_id: str | None = None, run_id: str | None = None) -> list[XComRecord]:
+        """All XComs, in the order they were pushed; optionally only those of one DAG or run."""
+        return [
+            XComRecord(*ident, self.channel().decode(ident.key, row.json))
+            for ident, row in sorted(self._rows.items(), key=lambda item: item[1].seq)
+            if (dag_id is None or ident.dag_id == dag_id) and (run_id is None or ident.run_id == run_id)
+        ]
+
+    def __iter__(self) -> Iterator[XComRecord]:
+        return iter(self.records())
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, task_id: object) -> bool:
+        return any(ident.task_id == task_id for ident in self._rows)
+
+    def clear(self) -> None:
+        """Forget every XCom (the runs stay known)."""
+        self._rows.clear()
+        self.task_maps.clear()
+        self.misses.clear()
+
+    def explain_miss(
+        self,
+        task_id: str,
+        *,
+        key: str = RETURN_KEY,
+        map_index: int = -1,
+        dag_id: str | None = None,
+        run_id: str | None = None,
+    ) -> str:
+        """Say why this XCom is not there and what was pushed instead."""
+        ident = self._ident(task_id, key, map_index, dag_id, run_id)
+        in_run = [i for i in self._rows if (i.dag_id, i.run_id) == (ident.dag_id, ident.run_id)]
+        return _msgs.xcom_miss(
+            task_id,
+            key,
+            map_index,
+            keys_of_task=[(i.key, i.map_index) for i in in_run if i.task_id == task_id],
+            tasks_that_pushed=sorted({i.task_id for i in in_run}),
+        )
+
+    def assert_pushed(
+        self,
+        task_id: str,
+        key: str = RETURN_KEY,
+        value: Any = _NOTSET,
+        *,
+        map_index: int = -1,
+        dag_id: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Assert ``task_id`` pushed ``key`` (and, if given, that a downstream task receives ``value``)."""
+        __tracebackhide__ = True
+        ident = self._ident(task_id, key, map_index, dag_id, run_id)
+        if ident not in self._rows:
+            raise AssertionError(
+                self.explain_miss(task_id, key=key, map_index=map_index, dag_id=dag_id, run_id=run_id)
+            )
+        if value is _NOTSET:
+            return
+        actual = self.channel().decode(key, self._rows[ident].json)
+        if actual != value or type(actual) is not type(value):
+            pushed = {
+                (i.key, i.map_index): self.channel().decode(i.key, row.json)
+                for i, row in self._rows.items()
+                if (i.dag_id, i.run_id, i.task_id) == (ident.dag_id, ident.run_id, task_id)
+            }
+            raise AssertionError(
+                _msgs.value_mismatch(task_id, key, value, actual, _msgs.pushed_summary(task_id, pushed))
+            )
+
+    def assert_not_pushed(
+        self,
+        task_id: str,
+        key: str = RETURN_KEY,
+        *,
+        map_index: int = -1,
+        dag_id: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Assert ``task_id`` did not push ``key``."""
+        __tracebackhide__ = True
+        ident = self._ident(task_id, key, map_index, dag_id, run_id)
+        if ident in self._rows:
+            value = self.channel().decode(key, self._rows[ident].json)
+            raise AssertionError(f"expected no XCom {key!r} from {task_id!r}, but it pushed {value!r}")
+
+    # -- the API server's side, used by the comms channel -------------------------------------------
+
+    def channel(self) -> Any:
+        """The comms channel wired to this store (built on first use: it imports Airflow)."""
+        if self._channel is None:
+            from pytest_xcom.comms import InMemorySupervisorComms
+
+            self._channel = InMemorySupervisorComms(store=self)
+        return self._channel
+
+    def put_json(
+        self, dag_id: str, run_id: str, task_id: str, map_index: int, key: str, json_text: str
+    ) -> None:
+        """Write a row as the API server does: replacing any row with the same identity."""
+        ident = _Ident(dag_id, run_id, task_id, map_index, key)
+        self._rows.pop(ident, None)
+        self._rows[ident] = _Row(json_text, next(self._seq))
+
+    def delete(self, dag_id: str, run_id: str, task_id: str, map_index: int, key: str) -> None:
+        self._rows.pop(_Ident(dag_id, run_id, task_id, map_index, key), None)
+
+    def _visible_runs(self, dag_id: str, run_id: str, include_prior_dates: bool) -> set[str]:
+        if not include_prior_dates:
+            return {run_id}
+        # Airflow compares coalesce(logical_date, run_after) of every run of the DAG with this run's.
+        this = self._runs.get((dag_id, run_id))
+        if this is None:
+            return set()
+        return {r for (d, r), when in self._runs.items() if d == dag_id and when is not None and when <= this}
+
+    def _order(self, ident: _Ident, row: _Row) -> tuple:
+        # The API server orders by the run's logical date, newest first, then by write time.
+        when = self._runs.get((ident.dag_id, ident.run_id))
+        return (-(when.timestamp() if when else float("-inf")), -row.seq)
+
+    def find_json(
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        key: str,
+        map_index: int,
+        include_prior_dates: bool = False,
+    ) -> str | None:
+        """The row GET /xcoms/{dag_id}/{run_id}/{task_id}/{key}?map_index= answers with, if any."""
+        runs = self._visible_runs(dag_id, run_id, include_prior_dates)
+        found = [
+            (ident, row)
+            for ident, row in self._rows.items()
+            if ident.run_id in runs
+            and (ident.dag_id, ident.task_id, ident.key, ident.map_index) == (dag_id, task_id, key, map_index)
+        ]
+        if not found:
+            return None
+        return min(found, key=lambda item: self._order(*item))[1].json
+
+    def find_all_json(
+        self, dag_id: str, run_id: str, task_id: str, key: str, include_prior_dates: bool = False
+    ) -> list[str]:
+        """Every map index's row for this XCom, ordered by map_index (the /slice endpoint)."""
+        runs = self._visible_runs(dag_id, run_id, include_prior_dates)
+        found = [
+            (ident, row)
+            for ident, row in self._rows.items()
+            if ident.run_id in runs and (ident.dag_id, ident.task_id, ident.key) == (dag_id, task_id, key)
+        ]
+        found.sort(key=lambda item: (item[0].map_index, self._order(*item)))
+        return [row.json for _, row in found]
