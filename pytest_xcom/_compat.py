@@ -20,6 +20,7 @@ from airflow.sdk.api.datamodels._generated import (
     TIRunContext,
 )
 from airflow.sdk.bases.operator import BaseOperator
+from airflow.sdk.definitions._internal.types import is_arg_set
 from airflow.sdk.definitions.dag import DAG
 from airflow.sdk.definitions.param import ParamsDict
 from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
@@ -48,6 +49,7 @@ __all__ = [
     "XCom",
     "comms_messages",
     "get_supervisor_comms",
+    "is_arg_set",
     "manual_data_interval",
     "manual_run_id",
     "max_map_length",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -122,7 +122,11 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
                 detail={"status_code": None, "message": str(e), "exception_type": type(e).__name__},
             )
             return _compat.response_frame(request.id, error=error.model_dump())
-        body = None if response is None else response.model_dump()
+        body = (
+            None
+            if response is None
+            else response.model_dump(**self._DUMP_OPTIONS.get(type(response).__name__, {}))
+        )
         return _compat.response_frame(request.id, body=body)
 
     def _handle(self, msg: Any) -> Any:
@@ -168,7 +172,9 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         return m.XComSequenceSliceResult(root=values)
 
     def _get_xcom_count(self, msg: Any) -> Any:
-        return m.XComCountResponse(len=len(self.store.find_all_json(msg.dag_id, msg.run_id, msg.task_id, msg.key)))
+        return m.XComCountResponse(
+            len=len(self.store.find_all_json(msg.dag_id, msg.run_id, msg.task_id, msg.key))
+        )
 
     def _get_xcom_item(self, msg: Any) -> Any:
         rows = self.store.find_all_json(msg.dag_id, msg.run_id, msg.task_id, msg.key)
@@ -212,7 +218,10 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     def _ignore(self, msg: Any) -> None:
         return None
 
-    _HANDLERS: dict[str, Callable[[InMemorySupervisorComms, Any], Any]] = {
+    # The supervisor sends a connection by its field aliases ("schema", not "schema_").
+    _DUMP_OPTIONS: ClassVar[dict[str, dict[str, bool]]] = {"ConnectionResult": {"by_alias": True}}
+
+    _HANDLERS: ClassVar[dict[str, Callable[[InMemorySupervisorComms, Any], Any]]] = {
         "SetXCom": _set_xcom,
         "GetXCom": _get_xcom,
         "GetXComSequenceSlice": _get_xcom_slice,
@@ -238,4 +247,3 @@ def installed(comms: InMemorySupervisorComms) -> Iterator[InMemorySupervisorComm
         yield comms
     finally:
         _compat.set_supervisor_comms(previous)
-

@@ -110,8 +110,8 @@ def make_task_instance(
     ti_context = _compat.TIRunContext(
         dag_run=run.dag_run(conf),
         max_tries=retries,
-        # The server allows a retry while the try number has not passed max_tries.
-        should_retry=try_number <= retries,
+        # As the API server decides it when the task starts.
+        should_retry=retries != 0 and try_number <= retries,
     )
     return InMemoryTaskInstance.model_construct(
         id=uuid.uuid4(),
@@ -155,7 +155,7 @@ class TaskContextFactory:
         task: Any = None,
     ) -> Any:
         task = self._resolve_task(task_id, task=task, dag=dag, params=params)
-        run = self._run_for(task.dag, logical_date, run_after, run_id)
+        run = self.run_for(task.dag, logical_date, run_after, run_id)
         ti = make_task_instance(
             task,
             run,
@@ -179,7 +179,7 @@ class TaskContextFactory:
             if params is not None:
                 raise TypeError(_msgs.STANDIN_PARAMS_WITH_TASK.format(task_id=task.task_id))
             if not task.has_dag():
-                self._standin().add_task(task)
+                self.standin_dag().add_task(task)
             return task
         if task_id is None:
             raise TypeError("task_context() needs a task_id, or a task=")
@@ -189,20 +189,21 @@ class TaskContextFactory:
             if params is not None:
                 raise TypeError(_msgs.STANDIN_PARAMS_WITH_TASK.format(task_id=task_id))
             return dag.task_dict[task_id]
-        standin = self._standin()
+        standin = self.standin_dag()
         if task_id in standin.task_dict:
             task = standin.task_dict[task_id]
             task.params = _compat.ParamsDict(params or {})
             return task
         return BaseOperator(task_id=task_id, params=params, dag=standin)
 
-    def _standin(self) -> Any:
+    def standin_dag(self) -> Any:
         # One stand-in DAG per test, so tasks of one test can pull from each other.
         if self._standin_dag is None:
             self._standin_dag = DAG(dag_id=DEFAULT_DAG_ID, schedule=None)
         return self._standin_dag
 
-    def _run_for(self, dag: Any, logical_date: Any, run_after: Any, run_id: str | None) -> RunInfo:
+    def run_for(self, dag: Any, logical_date: Any, run_after: Any, run_id: str | None) -> RunInfo:
+        """The test's run of ``dag`` for this date or run_id, created (and given to the store) if new."""
         wanted = as_datetime(logical_date) if logical_date is not None else None
         for run in self._runs:
             if run.dag_id != dag.dag_id:

@@ -16,6 +16,7 @@ import pytest
 if TYPE_CHECKING:
     from pytest_xcom.comms import InMemorySupervisorComms
     from pytest_xcom.context import TaskContextFactory
+    from pytest_xcom.runner import DagRunner, TaskRunner
     from pytest_xcom.store import XComStore
 
 
@@ -80,6 +81,38 @@ def task_context(xcom_store: XComStore, xcom_comms: InMemorySupervisorComms) -> 
         yield factory
     finally:
         factory.close()
+
+
+@pytest.fixture
+def run_task(task_context: TaskContextFactory) -> TaskRunner:
+    """Run one task through Airflow's own task runner: ``result = run_task(my_task, conf=...)``.
+
+    Accepts an operator or what calling a ``@task`` function returns. Templates are rendered, XComArgs
+    resolved, pre/execute/post run and the return value pushed, reading upstream XComs from
+    ``xcom_store`` (seed them first). Keyword arguments: ``logical_date``, ``run_after``, ``run_id``,
+    ``conf``, ``map_index``, ``try_number``, ``variables``, ``connections``. Returns a result with
+    ``.state``, ``.return_value``, ``.xcoms`` (key -> value) and ``.error`` (what the task raised).
+    It shares the DAG run of ``task_context``.
+    """
+    from pytest_xcom.runner import TaskRunner
+
+    return TaskRunner(task_context)
+
+
+@pytest.fixture
+def run_dag(xcom_store: XComStore, xcom_comms: InMemorySupervisorComms) -> DagRunner:
+    """Run a whole DAG in memory, as ``dag.test()`` would: ``result = run_dag(dag, conf=...)``.
+
+    Tasks run in dependency order through Airflow's task runner; trigger rules, branching skips,
+    upstream_failed, retries, dynamic task mapping and setup/teardown are applied as the scheduler
+    applies them. Keyword arguments: ``logical_date``, ``run_after``, ``run_id``, ``conf``,
+    ``variables``, ``connections``. Returns ``.state``, ``.task_states`` ({(task_id, map_index):
+    state}), ``.xcoms`` ({(task_id, map_index, key): value}) and ``result["task_id"]`` per task;
+    XComs land in ``xcom_store``.
+    """
+    from pytest_xcom.runner import DagRunner
+
+    return DagRunner(xcom_store)
 
 
 def _failure_hints(item: pytest.Item, call: pytest.CallInfo[Any]) -> list[str]:

@@ -85,7 +85,9 @@ class XComStore:
             ((dag_id, run_id, *k[2:]) if k[0] == _PENDING else k): v for k, v in self.task_maps.items()
         }
 
-    def _ident(self, task_id: str, key: str, map_index: int, dag_id: str | None, run_id: str | None) -> _Ident:
+    def _ident(
+        self, task_id: str, key: str, map_index: int, dag_id: str | None, run_id: str | None
+    ) -> _Ident:
         current_dag, current_run = self.current_run or (_PENDING, _PENDING)
         return _Ident(dag_id or current_dag, run_id or current_run, task_id, map_index, key)
 
@@ -126,18 +128,41 @@ class XComStore:
 
     def pushed(self, task_id: str, *, dag_id: str | None = None, run_id: str | None = None) -> dict[str, Any]:
         """Everything ``task_id`` pushed in the run, {key: value}, for unmapped tasks; see ``records``."""
-        return {
-            r.key: r.value
-            for r in self.records(dag_id=dag_id, run_id=run_id)
-            if r.task_id == task_id and r.map_index == -1
-        }
+        current_dag, current_run = self.current_run or (_PENDING, _PENDING)
+        records = self.records(
+            dag_id=dag_id or current_dag, run_id=run_id or current_run, task_id=task_id, map_index=-1
+        )
+        return {r.key: r.value for r in records}
 
-    def records(self, *, dag_id: str | None = None, run_id: str | None = None) -> list[XComRecord]:
-        """All XComs, in the order they were pushed; optionally only those of one DAG or run."""
+    def records(
+        self,
+        *,
+        dag_id: str | None = None,
+        run_id: str | None = None,
+        task_id: str | None = None,
+        map_index: int | None = None,
+    ) -> list[XComRecord]:
+        """All XComs in the order they were pushed, optionally only those matching the given fields."""
         return [
-            XComRecord(*ident, self.channel().decode(ident.key, row.json))
-            for ident, row in sorted(self._rows.items(), key=lambda item: item[1].seq)
-            if (dag_id is None or ident.dag_id == dag_id) and (run_id is None or ident.run_id == run_id)
+            XComRecord(*ident, self.channel().decode(ident.key, self._rows[ident].json))
+            for ident in self.identities(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index)
+        ]
+
+    def identities(
+        self,
+        *,
+        dag_id: str | None = None,
+        run_id: str | None = None,
+        task_id: str | None = None,
+        map_index: int | None = None,
+    ) -> list[_Ident]:
+        """(dag_id, run_id, task_id, map_index, key) of the matching XComs, without decoding values."""
+        wanted = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index}
+        filters = {name: value for name, value in wanted.items() if value is not None}
+        return [
+            ident
+            for ident, _ in sorted(self._rows.items(), key=lambda item: item[1].seq)
+            if all(getattr(ident, name) == value for name, value in filters.items())
         ]
 
     def __iter__(self) -> Iterator[XComRecord]:
