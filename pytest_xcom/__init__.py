@@ -10,16 +10,28 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "DagRunResult",
+    "DagRunner",
     "InMemoryTaskInstance",
     "TaskContextFactory",
+    "TaskRunResult",
+    "TaskRunner",
     "XComRecord",
     "XComStore",
+    "run_dag",
+    "run_task",
 ]
 
 # Registering the package as a plugin (by -p or the entry point) registers the hooks and fixtures.
 pytest_plugins = ["pytest_xcom.plugin"]
 
 _LAZY = {
+    "DagRunResult": "pytest_xcom.runner",
+    "DagRunner": "pytest_xcom.runner",
+    "TaskRunResult": "pytest_xcom.runner",
+    "TaskRunner": "pytest_xcom.runner",
+    "run_dag": "pytest_xcom.runner",
+    "run_task": "pytest_xcom.runner",
     "InMemoryTaskInstance": "pytest_xcom.context",
     "TaskContextFactory": "pytest_xcom.context",
     "XComRecord": "pytest_xcom.store",
@@ -28,6 +40,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from pytest_xcom.context import InMemoryTaskInstance, TaskContextFactory
+    from pytest_xcom.runner import DagRunner, DagRunResult, TaskRunner, TaskRunResult, run_dag, run_task
     from pytest_xcom.store import XComRecord, XComStore
 
 

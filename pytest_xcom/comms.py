@@ -66,6 +66,8 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     store: XComStore
     variables: dict[str, str | None] = attrs.field(factory=dict)
     connections: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    task_state: dict[tuple[Any, str], Any] = attrs.field(factory=dict)
+    """The task state store: (task instance id, key) -> JSON value."""
     events: list[Any] = attrs.field(factory=list)
     """Outcome messages the task sent (state, skips, rendered fields), in order."""
     ti_count: Callable[[Any], int] | None = None
@@ -215,6 +217,29 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
             raise NotImplementedError(_msgs.unsupported_message("GetTICount"))
         return m.TICount(count=self.ti_count(msg))
 
+    def _get_task_state(self, msg: Any) -> Any:
+        if (msg.ti_id, msg.key) not in self.task_state:
+            return ErrorResponse(error=ErrorType.TASK_STORE_NOT_FOUND, detail={"key": msg.key})
+        return m.TaskStateStoreResult(value=json.loads(self.task_state[(msg.ti_id, msg.key)]))
+
+    def _set_task_state(self, msg: Any) -> None:
+        self.task_state[(msg.ti_id, msg.key)] = _to_db_json(msg.value)
+
+    def _delete_task_state(self, msg: Any) -> None:
+        self.task_state.pop((msg.ti_id, msg.key), None)
+
+    def _clear_task_state(self, msg: Any) -> None:
+        for ti_id, key in [k for k in self.task_state if k[0] == msg.ti_id]:
+            del self.task_state[(ti_id, key)]
+
+    def _validate_inlets_and_outlets(self, msg: Any) -> Any:
+        # Every asset a test's task names is active: there is no asset table to make one inactive.
+        return m.InactiveAssetsResult(inactive_assets=[])
+
+    def _get_prev_successful_dag_run(self, msg: Any) -> Any:
+        # A test's run has no earlier successful run: prev_*_success resolve to None.
+        return m.PrevSuccessfulDagRunResult()
+
     def _ignore(self, msg: Any) -> None:
         return None
 
@@ -233,6 +258,12 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         "DeleteVariable": _delete_variable,
         "GetConnection": _get_connection,
         "GetTICount": _get_ti_count,
+        "GetTaskStateStore": _get_task_state,
+        "SetTaskStateStore": _set_task_state,
+        "DeleteTaskStateStore": _delete_task_state,
+        "ClearTaskStateStore": _clear_task_state,
+        "ValidateInletsAndOutlets": _validate_inlets_and_outlets,
+        "GetPrevSuccessfulDagRun": _get_prev_successful_dag_run,
         # Secrets masking happens in the supervisor's log forwarder, which a test does not have.
         "MaskSecret": _ignore,
     }

@@ -114,7 +114,8 @@ def make_task_instance(
         should_retry=retries != 0 and try_number <= retries,
     )
     return InMemoryTaskInstance.model_construct(
-        id=uuid.uuid4(),
+        # One id per task instance of the run, kept across its tries as the metadata DB keeps it.
+        id=uuid.uuid5(uuid.NAMESPACE_URL, f"{run.dag_id}/{run.run_id}/{task.task_id}/{map_index}"),
         task_id=task.task_id,
         dag_id=run.dag_id,
         run_id=run.run_id,
