@@ -104,6 +104,7 @@ def make_task_instance(
     try_number: int = 1,
     max_tries: int | None = None,
     dag_version_id: uuid.UUID | None = None,
+    xcom_keys_to_clear: list[str] | None = None,
 ) -> InMemoryTaskInstance:
     """A task instance as a worker's startup builds it from the server's TIRunContext."""
     retries = task.retries if max_tries is None else max_tries
@@ -112,6 +113,7 @@ def make_task_instance(
         max_tries=retries,
         # As the API server decides it when the task starts.
         should_retry=retries != 0 and try_number <= retries,
+        xcom_keys_to_clear=xcom_keys_to_clear,
     )
     return InMemoryTaskInstance.model_construct(
         # One id per task instance of the run, kept across its tries as the metadata DB keeps it.

@@ -116,7 +116,7 @@ def run_dag(xcom_store: XComStore, xcom_comms: InMemorySupervisorComms) -> DagRu
 
 
 def _failure_hints(item: pytest.Item, call: pytest.CallInfo[Any]) -> list[str]:
-    hints = []
+    hints: list[str] = []
     store = getattr(item, "funcargs", {}).get("xcom_store")
     if store is not None and store.misses:
         hints.extend(dict.fromkeys(store.misses))  # each distinct miss once, in order

@@ -100,11 +100,11 @@ def _attempt(ti: Any) -> tuple[str, BaseException | None]:
     with _worker_globals():
         try:
             context = ti.get_template_context()
-        except Exception as error:
+        except Exception as startup_error:
             # A worker that fails before run() (e.g. params validation) exits non-zero without
             # reporting a state; the supervisor then reports up_for_retry when retries remain.
             should_retry = ti._ti_context_from_server.should_retry
-            return (UP_FOR_RETRY if should_retry else FAILED), error
+            return (UP_FOR_RETRY if should_retry else FAILED), startup_error
         state, _, error = task_runner.run(ti, context, log)
         context["exception"] = error
         task_runner.finalize(ti, state, context, log, error)
@@ -122,8 +122,14 @@ def _keys_to_clear(store: XComStore, run: RunInfo, task_id: str, map_index: int)
 def _run_ti(
     task: Any, run: RunInfo, store: XComStore, *, conf: dict | None, map_index: int, try_number: int
 ) -> TaskRunResult:
-    ti = make_task_instance(task, run, conf=conf, map_index=map_index, try_number=try_number)
-    ti._ti_context_from_server.xcom_keys_to_clear = _keys_to_clear(store, run, task.task_id, map_index)
+    ti = make_task_instance(
+        task,
+        run,
+        conf=conf,
+        map_index=map_index,
+        try_number=try_number,
+        xcom_keys_to_clear=_keys_to_clear(store, run, task.task_id, map_index),
+    )
     state, error = _attempt(ti)
     records = store.records(dag_id=run.dag_id, run_id=run.run_id, task_id=task.task_id, map_index=map_index)
     pushed = {r.key: r.value for r in records}
@@ -143,7 +149,7 @@ def _as_operator(task: Any) -> Any:
     from airflow.sdk.definitions.xcom_arg import XComArg
 
     if isinstance(task, XComArg):  # a called @task function
-        return task.operator
+        return task.operator  # type: ignore[attr-defined]
     if callable(task) and hasattr(task, "function") and not hasattr(task, "task_id"):
         raise TypeError(
             f"{task!r} is a @task-decorated function, not a task: call it (inside a DAG, with its "
