@@ -3,10 +3,11 @@
     python benchmarks/bench_dag.py [--rounds N]
 
 Warm: the median of the calls after the first in one process (each call gets the next day as logical
-date, since dag.test() does not re-run a finished logical date). Cold: a fresh process, including everything the first call needs: for
-dag.test() the imports, a metadata DB (a copy of a migrated template) and the bundle sync; for run_dag
-the imports and loading the DAG file. Both sides are timed inside their own process, on the same DAG
-files, in this run, so the ratios do not depend on how loaded the machine is across runs.
+date, since dag.test() does not re-run a finished logical date). Cold: a fresh process, including
+everything the first call needs: for dag.test() the imports, a metadata DB (a copy of a migrated
+template) and the bundle sync; for run_dag the imports and loading the DAG file. Both sides are
+timed inside their own process, on the same DAG files, in this run, so the ratios do not depend on
+how loaded the machine is across runs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -25,7 +26,7 @@ DAGS = {
     "push_pull (2 tasks)": ("push_pull.py", "bench_push_pull"),
     "chain (20 tasks)": ("chain20.py", "bench_chain20"),
 }
-LOGICAL_DATE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+LOGICAL_DATE = datetime(2024, 1, 1, tzinfo=UTC)
 
 # Runs in a fresh interpreter: times loading the file and the first call (cold), then each later call.
 _OURS = """
