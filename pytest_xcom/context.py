@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -35,14 +36,39 @@ class InMemoryTaskInstance(RuntimeTaskInstance):
                 raise AttributeError(_TI_HINTS[name]) from None
             raise
 
+    def get_template_context(self) -> Any:
+        with _declared_params_kept(self.task):
+            return super().get_template_context()
+
+
+@contextlib.contextmanager
+def _declared_params_kept(task: Any) -> Iterator[None]:
+    """Put back the values of the task's and DAG's Param objects after Airflow validated a run's params.
+
+    Validating the run's conf writes each value into the Param object itself. A worker deserializes its
+    own copy of the DAG, so that never reaches another run; in a test the DAG object is shared by every
+    test that imports it, and one test's conf would become the next test's default.
+    """
+    holders = [getattr(task, "params", None), getattr(getattr(task, "dag", None), "params", None)]
+    declared = [(param, param.value) for holder in holders if holder for param in holder.values()]
+    try:
+        yield
+    finally:
+        for param, value in declared:
+            param.value = value
+
 
 def as_datetime(value: datetime | date | str) -> datetime:
-    """An aware datetime from a datetime, date or ISO-8601 string; naive means UTC, as in Airflow."""
+    """A UTC datetime from a datetime, date or ISO-8601 string; naive means UTC, as in Airflow.
+
+    The metadata DB stores a run's dates in UTC and the API server hands them to the worker so, which
+    is what ``ds`` and ``ts`` are formatted from, whatever zone the date was given in.
+    """
     if isinstance(value, str):
-        return timezone.parse(value)
+        return timezone.convert_to_utc(timezone.parse(value))
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
-    return timezone.coerce_datetime(value)
+    return timezone.convert_to_utc(timezone.coerce_datetime(value))
 
 
 @dataclass(frozen=True)
@@ -89,7 +115,7 @@ class RunInfo:
             end_date=None,
             run_type=_compat.DagRunType.MANUAL,
             state=_compat.DagRunState(state),
-            conf=conf,
+            conf=dict(conf or {}),  # the DB column defaults to an empty dict
             consumed_asset_events=[],
             partition_key=None,
         )
@@ -218,6 +244,6 @@ class TaskContextFactory:
                 # Without a date, a context joins the first run of its DAG in this test.
                 return run
         run = RunInfo.manual(dag, logical_date=wanted, run_after=run_after, run_id=run_id)
-        self._runs.append(run)
         self.store.bind_run(run.dag_id, run.run_id, run.logical_date or run.run_after)
+        self._runs.append(run)
         return run

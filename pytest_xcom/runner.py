@@ -567,6 +567,29 @@ class _DagRunState:
         return SUCCESS if all(s in _SUCCESS_STATES for s in leaf_states) else FAILED
 
 
+def _validate_run_params(dag: Any, conf: dict | None) -> None:
+    """Refuse to create the run, as Airflow's create_dagrun does, when conf and the DAG's params fail."""
+    import copy
+
+    merged = copy.deepcopy(dag.params)
+    for key, value in (conf or {}).items():
+        if key in merged:
+            merged.get_param(key).value = value
+        else:
+            merged[key] = value
+    merged.validate()
+
+
+def _in_run(task: Any, run: RunInfo) -> bool:
+    # A run gets no instance of a task whose start_date is after, or end_date before, its logical date.
+    when = run.logical_date
+    if when is None:
+        return True
+    return (task.start_date is None or task.start_date <= when) and (
+        task.end_date is None or when <= task.end_date
+    )
+
+
 @dataclass
 class DagRunner:
     """Runs every task of a DAG in dependency order, doing the scheduler's part in memory."""
@@ -584,12 +607,13 @@ class DagRunner:
         variables: Mapping[str, Any] | None = None,
         connections: Mapping[str, Any] | None = None,
     ) -> DagRunResult:
+        _validate_run_params(dag, conf)
         run = RunInfo.manual(dag, logical_date=logical_date, run_after=run_after, run_id=run_id)
         self.store.bind_run(run.dag_id, run.run_id, run.logical_date or run.run_after)
         comms = self.store.channel()
         _provide(comms, variables, connections)
         state = _DagRunState(dag=dag, run=run, store=self.store, conf=conf)
-        state.states = {(t.task_id, -1): None for t in dag.tasks}
+        state.states = {(t.task_id, -1): None for t in dag.tasks if _in_run(t, run)}
         comms.events.clear()
         previous_ti_count, comms.ti_count = comms.ti_count, state.ti_count
         try:
