@@ -97,7 +97,7 @@ class DagTestOutcome:
     setup_seconds: float
     seconds_per_call: tuple[float, ...]
     states_per_call: tuple[str, ...]
-    #: setup broken down: spawn, db_copy, import_airflow, db_init, load_dag (seconds)
+    #: seconds per phase: db_copy, spawn, import_airflow, db_init, load_dag, collect, exit, total
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -116,7 +116,7 @@ class DagTestError(RuntimeError):
 
 
 class DagTestTimeout(DagTestError):
-    """The dag.test() subprocess ran past its timeout and was killed with its process group."""
+    """The dag.test() subprocess ran past its timeout and was killed with everything it started."""
 
 
 def run_dag_test(
@@ -131,6 +131,7 @@ def run_dag_test(
     env: Mapping[str, str] | None = None,
     cache_db: bool = True,
     cache_dir: str | Path | None = None,
+    log_file: str | Path | None = None,
 ) -> DagTestOutcome:
     """Run ``dag_id`` from ``dag_file`` with Airflow's ``dag.test()`` in a fresh subprocess.
 
@@ -138,14 +139,20 @@ def run_dag_test(
     the same process (call *i* at ``logical_date + i`` days, since a run at the same logical date
     would be found finished and not run again), to tell a cold call from a warm one.
 
-    ``bundle="file"`` copies only ``dag_file`` into a fresh bundle so that sibling files are not
-    parsed (its folder stays importable); ``"folder"`` uses the file's folder as the bundle, for DAGs
-    that read files next to themselves. ``env`` adds variables to the child's environment, e.g.
-    ``AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES``.
+    ``bundle="file"`` copies only ``dag_file`` into a fresh bundle so that sibling DAG files are not
+    parsed; its folder stays importable and its Python-free siblings (``sql/``, templates) are linked
+    in. ``"folder"`` uses the file's folder itself as the bundle: every dag.test() call then parses
+    and serialises all of it, and one sibling that fails to serialise fails the run.
+
+    ``env`` adds variables to the child's environment, e.g.
+    ``AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES`` or ``AIRFLOW__CORE__PLUGINS_FOLDER`` (plugins
+    are not loaded from the caller's AIRFLOW_HOME). Other ``AIRFLOW__*`` variables of the caller are
+    passed through; ``[database]`` ones are dropped so that no run can touch a real metadata DB.
 
     With ``cache_db`` a freshly initialised metadata DB is kept as a template in ``cache_dir``
     (default: a per-user folder in the system temp dir) and copied for later runs; it is keyed by the
     Airflow, SQLAlchemy and SQLite versions and the passed-through config, and replaced atomically.
+    ``log_file`` receives the child's stdout and then its stderr (Airflow's and the tasks' logs).
 
     Raises :class:`DagTestError` (a RuntimeError) with the tail of the child's stderr if it fails,
     and :class:`DagTestTimeout` after killing it if it runs longer than ``timeout`` seconds.
@@ -167,6 +174,7 @@ def run_dag_test(
             bundle_dir = workdir / "dags"
             bundle_dir.mkdir()
             shutil.copy2(dag_path, bundle_dir / dag_path.name)
+            _link_resources(dag_path, bundle_dir)
         else:
             bundle_dir = dag_path.parent
         child_env = _child_env(home, bundle_dir, dag_path.parent, env)
@@ -194,10 +202,14 @@ def run_dag_test(
         result_file = workdir / _RESULT_FILE
         if returncode != 0 or not result_file.exists():
             what = f"exited with code {returncode}" if returncode else "exited without a result"
-            raise _child_error(DagTestError, f"dag.test() subprocess for {dag_id!r} {what}", workdir, returncode)
+            raise _child_error(
+                DagTestError, f"dag.test() subprocess for {dag_id!r} {what}", workdir, returncode
+            )
         payload = pickle.loads(result_file.read_bytes())
         exit_seconds = time.time() - payload["finished_at"]
     finally:
+        if log_file is not None:
+            _save_logs(workdir, Path(log_file))
         shutil.rmtree(workdir, ignore_errors=True)
 
     timings = {
@@ -226,7 +238,9 @@ def run_dag_test(
 # --------------------------------------------------------------------------------------------- parent
 
 
-def _child_env(home: Path, bundle_dir: Path, dag_dir: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
+def _child_env(
+    home: Path, bundle_dir: Path, dag_dir: Path, extra: Mapping[str, str] | None
+) -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
@@ -261,6 +275,21 @@ def _child_env(home: Path, bundle_dir: Path, dag_dir: Path, extra: Mapping[str, 
     return env
 
 
+def _link_resources(dag_path: Path, bundle_dir: Path) -> None:
+    # Templates and other data next to the DAG (e.g. `sql/query.sql` found through the DAG folder
+    # on Jinja's search path) must resolve from the copy too. Only what holds no Python is linked,
+    # so the bundle still parses the one DAG file.
+    for entry in dag_path.parent.iterdir():
+        if entry.name == dag_path.name or entry.name in ("__pycache__", ".airflowignore"):
+            continue
+        if entry.suffix == ".py" or (entry.is_dir() and any(entry.rglob("*.py"))):
+            continue
+        try:
+            (bundle_dir / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+        except OSError:  # pragma: no cover - no symlinks (Windows without privileges)
+            pass
+
+
 def _template_path(child_env: Mapping[str, str], cache_dir: str | Path | None) -> Path:
     # What ends up in a freshly initialised DB: the schema (Airflow, SQLAlchemy, SQLite versions and
     # the installed migration files) and a few rows derived from config (default pool, log template).
@@ -274,10 +303,18 @@ def _template_path(child_env: Mapping[str, str], cache_dir: str | Path | None) -
         sqlite3.sqlite_version,
         str(package_dir),
         migrations,
-        sorted((k, v) for k, v in child_env.items() if k.startswith("AIRFLOW__") and "DATABASE" not in k and k not in _OWNED_ENV),
+        sorted(
+            (k, v)
+            for k, v in child_env.items()
+            if k.startswith("AIRFLOW__") and "DATABASE" not in k and k not in _OWNED_ENV
+        ),
     ]
     digest = hashlib.sha256(json.dumps(key_parts).encode()).hexdigest()[:16]
-    base = Path(cache_dir) if cache_dir is not None else Path(tempfile.gettempdir()) / f"pytest_xcom-{_user_tag()}"
+    base = (
+        Path(cache_dir)
+        if cache_dir is not None
+        else Path(tempfile.gettempdir()) / f"pytest_xcom-{_user_tag()}"
+    )
     return base / f"airflow-{_dist_version('apache-airflow')}-{digest}.db"
 
 
@@ -305,7 +342,7 @@ def _copy_template(template: Path, db_path: Path) -> bool:
 def _run_child(workdir: Path, env: dict[str, str], timeout: float) -> int:
     command = [sys.executable, "-m", "pytest_xcom._dagtest", str(workdir)]
     with open(workdir / _STDOUT_FILE, "wb") as out, open(workdir / _STDERR_FILE, "wb") as err:
-        # A session of its own, so that a timeout also kills what the tasks started (bash, venvs).
+        # A session of its own, so that a timeout can kill the whole process group at once.
         proc = subprocess.Popen(
             command,
             cwd=workdir,
@@ -318,14 +355,25 @@ def _run_child(workdir: Path, env: dict[str, str], timeout: float) -> int:
         try:
             return proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            raise _child_error(DagTestTimeout, f"dag.test() subprocess timed out after {timeout}s", workdir, None) from None
+            _kill_tree(proc)
+            raise _child_error(
+                DagTestTimeout, f"dag.test() subprocess timed out after {timeout}s", workdir, None
+            ) from None
         except BaseException:
-            _kill_group(proc)
+            _kill_tree(proc)
             raise
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    # Operators often start their own sessions (BashOperator's subprocess hook does), which the
+    # process-group kill misses, so every descendant is collected first and killed by pid.
+    descendants = []
+    try:
+        import psutil  # an Airflow dependency
+
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+    except Exception:
+        pass
     try:
         if hasattr(os, "killpg"):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -333,10 +381,17 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             proc.kill()
     except ProcessLookupError:
         pass
+    for child in descendants:
+        try:
+            child.kill()
+        except Exception:
+            pass
     proc.wait()
 
 
-def _child_error(kind: type[DagTestError], message: str, workdir: Path, returncode: int | None) -> DagTestError:
+def _child_error(
+    kind: type[DagTestError], message: str, workdir: Path, returncode: int | None
+) -> DagTestError:
     stderr_tail = _tail(workdir / _STDERR_FILE)
     stdout_tail = _tail(workdir / _STDOUT_FILE)
     return kind(
@@ -345,6 +400,16 @@ def _child_error(kind: type[DagTestError], message: str, workdir: Path, returnco
         stderr_tail=stderr_tail,
         stdout_tail=stdout_tail,
     )
+
+
+def _save_logs(workdir: Path, log_file: Path) -> None:
+    with open(log_file, "wb") as out:
+        for name in (_STDOUT_FILE, _STDERR_FILE):
+            try:
+                with open(workdir / name, "rb") as f:
+                    shutil.copyfileobj(f, out)
+            except OSError:
+                pass
 
 
 def _tail(path: Path) -> str:
@@ -387,7 +452,10 @@ def _child_main(workdir: Path) -> None:
         # much faster than replaying migrations (resetdb would also drop tables that do not exist).
         initdb()
         if request["template"]:
-            _save_template(Path(request["db_path"]), Path(request["template"]))
+            try:
+                _save_template(Path(request["db_path"]), Path(request["template"]))
+            except (OSError, sqlite3.Error) as exc:  # a cache that cannot be written is only slower
+                print(f"pytest_xcom._dagtest: DB template not saved: {exc}", file=sys.stderr)
     timings["db_init"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -429,8 +497,11 @@ def _save_template(db_path: Path, template: Path) -> None:
     os.close(fd)
     os.unlink(tmp_name)  # VACUUM INTO refuses to overwrite an existing file
     try:
-        with sqlite3.connect(db_path) as conn:
+        conn = sqlite3.connect(db_path)
+        try:
             conn.execute("VACUUM INTO ?", (tmp_name,))
+        finally:
+            conn.close()
         os.replace(tmp_name, template)
     finally:
         if os.path.exists(tmp_name):
@@ -462,18 +533,19 @@ def _load_dag(dag_file: str, dag_id: str, bundle_dir: str) -> Any:
 
 
 def _collect(dag_id: str, run_ids: list[str]) -> dict[str, Any]:
-    from sqlalchemy import select
-
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.xcom import XComModel
     from airflow.sdk.execution_time.xcom import XCom  # the configured backend, as xcom_pull uses it
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     with create_session() as session:
         dag_runs = {
             dr.run_id: dr
-            for dr in session.scalars(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids)))
+            for dr in session.scalars(
+                select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids))
+            )
         }
         first = dag_runs[run_ids[0]]
         task_states = {
