@@ -44,13 +44,11 @@ if TYPE_CHECKING:
     from pytest_xcom.store import XComRecord, XComStore
 
 
+# No __dir__ listing the lazy names: pytest reads every name dir() gives of a plugin module (looking
+# for fixtures), which would import Airflow in every session that merely loads the plugin.
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'pytest_xcom' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))

@@ -7,6 +7,8 @@ rest of the package imports it lazily, from inside the functions that need it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +31,11 @@ from airflow.sdk.execution_time import task_runner
 from airflow.sdk.execution_time.comms import CommsDecoder, ErrorResponse
 from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 from airflow.sdk.execution_time.xcom import XCom
+
+# Imported here, not where it is used: it defines pydantic models with datetime fields, and imported
+# for the first time inside a test's `freeze_time` block those would be built on freezegun's FakeDatetime
+# and fail. Everything Airflow imports lazily must be in before a test body (and its clock) starts.
+from airflow.serialization.encoders import coerce_to_core_timetable
 from packaging.version import Version
 
 __all__ = [
@@ -48,6 +55,7 @@ __all__ = [
     "TaskInstanceState",
     "XCom",
     "comms_messages",
+    "frozen_clock_values_serializable",
     "get_supervisor_comms",
     "is_arg_set",
     "manual_data_interval",
@@ -118,10 +126,72 @@ def manual_run_id(run_after: datetime) -> str:
 
 def manual_data_interval(dag: Any, logical_date: datetime) -> tuple[datetime, datetime]:
     """The data interval Airflow infers for a manual run of ``dag`` at ``logical_date``."""
-    from airflow.serialization.encoders import coerce_to_core_timetable
-
     interval = coerce_to_core_timetable(dag.timetable).infer_manual_data_interval(run_after=logical_date)
     return interval.start, interval.end
+
+
+class _FrozenClockSerializer:
+    """serde's serializer for freezegun's FakeDatetime/FakeDate: the real datetime/date a worker sends.
+
+    Under ``freeze_time``, ``datetime.now()`` returns freezegun's subclass, which serde does not know;
+    on a worker (no freezegun) the same code returns a plain datetime, which it does.
+    """
+
+    @staticmethod
+    def serialize(o: Any) -> Any:
+        from airflow.sdk.serde.serializers import datetime as datetime_serializer
+        from freezegun.api import real_date, real_datetime
+
+        if isinstance(o, real_datetime):
+            fields = (o.year, o.month, o.day, o.hour, o.minute, o.second, o.microsecond, o.tzinfo)
+            o = real_datetime(*fields, fold=o.fold)
+        else:
+            o = real_date(o.year, o.month, o.day)
+        return datetime_serializer.serialize(o)
+
+
+_FROZEN_CLOCK_TYPES = ("freezegun.api.FakeDatetime", "freezegun.api.FakeDate")
+
+
+def _frame_enc_hook(obj: Any) -> Any:
+    """Airflow's msgpack hook, first turning any datetime subclass (freezegun's, pendulum's) into a plain one.
+
+    Airflow's own hook rebuilds pendulum datetimes with the ``datetime`` name of its module, which
+    freezegun replaces with its fake class while a clock is frozen; msgspec takes only the real class.
+    """
+    from freezegun.api import real_date, real_datetime
+
+    if isinstance(obj, real_datetime):
+        fields = (obj.year, obj.month, obj.day, obj.hour, obj.minute, obj.second, obj.microsecond)
+        return real_datetime(*fields, tzinfo=obj.tzinfo, fold=obj.fold)
+    if isinstance(obj, real_date):
+        return real_date(obj.year, obj.month, obj.day)
+    return _comms._msgpack_enc_hook(obj)
+
+
+@contextlib.contextmanager
+def frozen_clock_values_serializable() -> Iterator[None]:
+    """Let values made under freezegun's frozen clock travel as a worker's real datetimes would.
+
+    Registers a serde serializer for freezegun's types and gives the comms frames an encoder that
+    accepts them, restoring both afterwards.
+    """
+    import msgspec
+
+    from airflow.sdk import serde
+
+    added = [name for name in _FROZEN_CLOCK_TYPES if name not in serde._serializers]
+    for name in added:
+        serde._serializers[name] = _FrozenClockSerializer  # type: ignore[assignment]
+    frames = _comms._FrameMixin
+    previous_encoder = frames._encoder
+    frames._encoder = msgspec.msgpack.Encoder(enc_hook=_frame_enc_hook)
+    try:
+        yield
+    finally:
+        frames._encoder = previous_encoder
+        for name in added:
+            serde._serializers.pop(name, None)
 
 
 def max_map_length() -> int:

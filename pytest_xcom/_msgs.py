@@ -78,6 +78,15 @@ STANDIN_PARAMS_WITH_TASK = (
 )
 
 
+def duplicate_run_id(dag_id: str, run_id: str, first: object, second: object) -> str:
+    return (
+        f"DAG {dag_id!r} already has a run with run_id {run_id!r} (dated {first}); a second run dated "
+        f"{second} would get the same run_id, which Airflow refuses. A manual run_id is made from "
+        "run_after, which defaults to now: with a frozen clock, pass run_after=... (or run_id=...) to "
+        "tell the runs apart."
+    )
+
+
 def unknown_task(dag_id: str, task_id: str, task_ids: Iterable[str]) -> str:
     ids = sorted(task_ids)
     return f"DAG {dag_id!r} has no task {task_id!r}{did_you_mean(task_id, ids)}; its tasks: {_quoted(ids)}"

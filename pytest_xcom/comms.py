@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import attrs
+from pydantic import TypeAdapter
 
 from pytest_xcom import _compat, _msgs
 from pytest_xcom._compat import ErrorResponse, ErrorType
@@ -27,6 +28,9 @@ __all__ = ["InMemorySupervisorComms", "ServerError", "installed"]
 # Decoding a request is the supervisor's job; these are its decoders, built once per process.
 _REQUEST_DECODER = _compat.request_decoder()
 _BODY_DECODER = _compat.supervisor_body_decoder()
+# The task side's validator of response bodies and errors (the ToTask union). CommsDecoder builds a new
+# one per instance, which costs milliseconds, and every test gets a new channel: build it once.
+_RESPONSE_BODY_DECODER = TypeAdapter(m.ToTask)
 
 # Messages that report the task's outcome or bookkeeping: recorded for whoever runs the task.
 _OUTCOME_MESSAGES = (
@@ -63,6 +67,8 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     """Airflow's comms client, wired to an in-memory API server instead of a supervisor process."""
 
     socket: Any = None
+    body_decoder: Any = attrs.field(default=_RESPONSE_BODY_DECODER, repr=False)
+    err_decoder: Any = attrs.field(default=_RESPONSE_BODY_DECODER, repr=False)
     store: XComStore
     variables: dict[str, str | None] = attrs.field(factory=dict)
     connections: dict[str, dict[str, Any]] = attrs.field(factory=dict)
@@ -271,10 +277,14 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
 
 @contextlib.contextmanager
 def installed(comms: InMemorySupervisorComms) -> Iterator[InMemorySupervisorComms]:
-    """Make ``comms`` the task SDK's channel for the block, restoring the previous one after."""
+    """Make ``comms`` the task SDK's channel for the block, restoring the previous one after.
+
+    While it is installed, values made under freezegun's frozen clock serialize as real datetimes.
+    """
     previous = _compat.get_supervisor_comms()
     _compat.set_supervisor_comms(comms)
     try:
-        yield comms
+        with _compat.frozen_clock_values_serializable():
+            yield comms
     finally:
         _compat.set_supervisor_comms(previous)

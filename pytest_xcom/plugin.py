@@ -44,6 +44,9 @@ def xcom_store() -> XComStore:
     (dag_id, run_id, task_id, map_index, key, value); ``clear()`` empties it. Values take Airflow's
     worker path (serde, comms frame, JSON), so what Airflow refuses is refused here.
     """
+    # Airflow is imported now, in the fixture's setup: imported for the first time inside a test's
+    # freeze_time block, its pydantic models would be built on freezegun's fake datetime and fail.
+    import pytest_xcom.comms  # noqa: F401
     from pytest_xcom.store import XComStore
 
     return XComStore()

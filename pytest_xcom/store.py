@@ -74,6 +74,10 @@ class XComStore:
 
     def bind_run(self, dag_id: str, run_id: str, run_date: datetime | None) -> None:
         """Register a DAG run; the first one becomes the test's run and adopts the earlier seeds."""
+        known = self._runs.get((dag_id, run_id), run_date)
+        if known != run_date:
+            # Airflow refuses a second run with the same run_id; sharing rows would mix the two runs.
+            raise ValueError(_msgs.duplicate_run_id(dag_id, run_id, known, run_date))
         self._runs[(dag_id, run_id)] = run_date
         if self.current_run is not None:
             return

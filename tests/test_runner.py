@@ -409,3 +409,19 @@ def test_comms_channel_reports_unsupported_messages_as_airflow_errors(xcom_comms
 
     with pytest.raises(AirflowRuntimeError, match="does not answer GetDagRunState"):
         xcom_comms.send(GetDagRunState(dag_id="d", run_id="r"))
+
+
+def test_datetimes_made_under_a_frozen_clock_travel_as_real_datetimes(run_task, task_context, xcom_store):
+    import datetime
+
+    from freezegun import freeze_time
+    from freezegun.api import real_datetime
+
+    with freeze_time("2024-07-01 08:00:00"):
+        result = run_task(
+            PythonOperator(task_id="now", python_callable=lambda: datetime.datetime.now(datetime.UTC))
+        )
+        task_context("push")["ti"].xcom_push("today", datetime.date.today())
+    assert result.state == "success", result.error
+    assert result.return_value == real_datetime(2024, 7, 1, 8, tzinfo=datetime.UTC)
+    assert xcom_store.get("push", key="today") == datetime.date(2024, 7, 1)

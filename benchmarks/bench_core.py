@@ -1,0 +1,170 @@
+"""What a push/pull test costs through pytest_xcom's fixtures, next to the same test with MagicMock.
+
+    python benchmarks/bench_core.py [--tests 200] [--startup-rounds 20]
+
+Per test: three generated test modules of N tests each run as real pytest sessions in subprocesses:
+"fixtures" (task_context + xcom_store: Airflow's template context, xcom_push/xcom_pull through the comms
+frame and JSON), "MagicMock" (the usual MagicMock task instance with a dict behind push/pull) and
+"empty" (a test that does nothing: the baseline). A small plugin in each session records how long
+pytest spent in each test's setup, call and teardown; a test's cost is their sum, and the figures are
+the median over the session's tests (so Airflow's one-time import in the first test, and a busy moment
+of the machine, do not count) and the mean over all but the first test. "net" subtracts the empty
+test's median.
+
+Start-up: the wall time of a whole ``python -m pytest`` process running one test that uses no fixture,
+with ``-p pytest_xcom`` and with ``-p no:pytest_xcom`` (plugin autoloading off in both), alternated,
+medians compared. Every ratio is against a baseline measured in the same run of this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+TIMER_PLUGIN = """
+import json, os
+
+_costs = {}
+
+def pytest_runtest_logreport(report):
+    _costs[report.nodeid] = _costs.get(report.nodeid, 0.0) + report.duration
+
+def pytest_sessionfinish(session):
+    with open(os.environ["BENCH_CORE_OUT"], "w") as f:
+        json.dump(list(_costs.values()), f)
+"""
+
+CALLABLES = """
+def push_order(ti, **context):
+    ti.xcom_push(key="order", value={"order_id": context["n"], "items": ["apple", "pear"], "total": 12.5})
+
+
+def pull_order(ti, **context):
+    order = ti.xcom_pull(task_ids="push_order", key="order")
+    return f"{order['order_id']}: {len(order['items'])} items"
+"""
+
+VARIANTS = {
+    "fixtures": """
+import pytest
+
+{callables}
+
+@pytest.mark.parametrize("n", range({count}))
+def test_push_pull(n, task_context):
+    push_order(**task_context("push_order"), n=n)
+    assert pull_order(**task_context("pull_order"), n=n) == f"{{n}}: 2 items"
+""",
+    "MagicMock": """
+from unittest.mock import MagicMock
+
+import pytest
+
+{callables}
+
+@pytest.mark.parametrize("n", range({count}))
+def test_push_pull(n):
+    pushed = {{}}
+    ti = MagicMock()
+    ti.xcom_push.side_effect = lambda key, value: pushed.__setitem__(key, value)
+    ti.xcom_pull.side_effect = lambda task_ids, key: pushed[key]
+    push_order(ti=ti, n=n)
+    assert pull_order(ti=ti, n=n) == f"{{n}}: 2 items"
+""",
+    "empty": """
+import pytest
+
+@pytest.mark.parametrize("n", range({count}))
+def test_nothing(n):
+    pass
+""",
+}
+
+# Only what the comparison needs: no random order, no cache, no other plugins.
+PYTEST_ARGS = ["-q", "-p", "no:randomly", "-p", "no:cacheprovider", "-p", "no:xdist"]
+
+
+def run_pytest(workdir: Path, test_file: str, plugin_args: list[str], out: Path | None = None) -> float:
+    """Run one pytest session in a subprocess; its wall time in seconds."""
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "BENCH_CORE_OUT": str(out or "")}
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", *PYTEST_ARGS, *plugin_args, test_file],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"pytest {test_file} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return elapsed
+
+
+def per_test(workdir: Path, count: int) -> dict[str, tuple[float, float]]:
+    """(median, mean without the first test) seconds per test of each variant."""
+    (workdir / "bench_timer.py").write_text(TIMER_PLUGIN)
+    costs = {}
+    for name, template in VARIANTS.items():
+        test_file = f"test_{name.lower()}.py"
+        (workdir / test_file).write_text(textwrap.dedent(template.format(callables=CALLABLES, count=count)))
+        out = workdir / f"{name}.json"
+        run_pytest(workdir, test_file, ["-p", "pytest_xcom", "-p", "bench_timer"], out)
+        durations = json.loads(out.read_text())
+        if len(durations) != count:
+            raise SystemExit(f"{name}: expected {count} tests, timed {len(durations)}")
+        costs[name] = (statistics.median(durations), statistics.fmean(durations[1:]))
+    return costs
+
+
+def startup(workdir: Path, rounds: int) -> tuple[list[float], list[float]]:
+    (workdir / "test_startup.py").write_text("def test_one():\n    pass\n")
+    with_plugin, without = [], []
+    for _ in range(rounds):
+        with_plugin.append(run_pytest(workdir, "test_startup.py", ["-p", "pytest_xcom"]))
+        without.append(run_pytest(workdir, "test_startup.py", ["-p", "no:pytest_xcom"]))
+    return with_plugin, without
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tests", type=int, default=200, help="generated tests per session (default 200)")
+    parser.add_argument("--startup-rounds", type=int, default=20, help="runs of each start-up session")
+    args = parser.parse_args()
+    if args.tests < 2:
+        parser.error("--tests must be at least 2")
+
+    with tempfile.TemporaryDirectory(prefix="bench_core_") as tmp:
+        workdir = Path(tmp)
+        costs = per_test(workdir, args.tests)
+        with_plugin, without = startup(workdir, args.startup_rounds)
+
+    empty = costs["empty"][0]
+    print(f"per-test cost of a push/pull test: setup + call + teardown, {args.tests} tests per session")
+    print(f"  {'':10} {'median':>10} {'net of empty':>13} {'mean (not 1st)':>15}")
+    for name, (median, mean) in costs.items():
+        net = f"{(median - empty) * 1e6:10.0f} us" if name != "empty" else f"{'(baseline)':>13}"
+        print(f"  {name:10} {median * 1e6:7.0f} us {net} {mean * 1e6:12.0f} us")
+    fixtures, mock = costs["fixtures"][0], costs["MagicMock"][0]
+    print(
+        f"  fixtures / MagicMock: {fixtures / mock:.1f}x (medians), "
+        f"{(fixtures - empty) / (mock - empty):.1f}x net of the empty test"
+    )
+
+    a, b = statistics.median(with_plugin), statistics.median(without)
+    print(f"start-up: wall time of a one-test session using no fixture, median of {args.startup_rounds}")
+    print(f"  -p pytest_xcom     {a * 1e3:6.0f} ms")
+    print(f"  -p no:pytest_xcom  {b * 1e3:6.0f} ms (baseline)")
+    print(f"  ratio {a / b:.3f}, difference {(a - b) * 1e3:+.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+# The project's own tests check the plugin's behaviour in pytest sessions of their own (pytester).
+pytest_plugins = ["pytester"]

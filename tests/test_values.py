@@ -1,0 +1,372 @@
+"""The value round-trip table, checked against Airflow's own wire path.
+
+``reference_roundtrip`` is built only from Airflow's and httpx's real pieces (serde, the comms request and
+response frames over a real socket pair, the supervisor's request decoder, the HTTP client's JSON
+encoder, the API response model, BaseXCom.deserialize_value) and shares no code with pytest_xcom.comms.
+Each row of the table is asserted three ways: the reference against what the README says, and the
+store (seed + get) and a task (xcom_push + xcom_pull through task_context) against the reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import json
+import math
+import pathlib
+import socket
+import time
+import uuid
+import zoneinfo
+from typing import Any, NamedTuple
+
+import msgspec
+import pendulum
+import pydantic
+import pytest
+from airflow.sdk.api.datamodels._generated import XComResponse
+from airflow.sdk.bases.xcom import BaseXCom
+from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
+from airflow.sdk.execution_time.comms import (
+    CommsDecoder,
+    ErrorResponse,
+    GetXCom,
+    SetXCom,
+    ToSupervisor,
+    XComResult,
+    _RequestFrame,
+    _ResponseFrame,
+)
+from airflow.sdk.serde import serialize
+from httpx._content import encode_json
+
+KEY = "return_value"
+
+
+# -- the reference: a real worker's path, assembled from Airflow's parts ----------------------------
+
+
+def _read_request(sock: socket.socket) -> _RequestFrame:
+    # The supervisor's side of the socket: a 4-byte big-endian length, then a msgpack request frame.
+    length = int.from_bytes(sock.recv(4), "big")
+    data = b""
+    while len(data) < length:
+        data += sock.recv(length - len(data))
+    return msgspec.msgpack.Decoder(_RequestFrame).decode(data)
+
+
+def _supervisor_error(exc: Exception) -> dict:
+    # What the supervisor's handle_requests sends back when handling a request raises.
+    return ErrorResponse(
+        error=ErrorType.API_SERVER_ERROR,
+        detail={"status_code": None, "message": str(exc), "exception_type": type(exc).__name__},
+    ).model_dump()
+
+
+class RealWorkerPath:
+    """A task's comms client and a supervisor on the two ends of a real socket pair."""
+
+    IDENT = {"dag_id": "ref_dag", "run_id": "ref_run", "task_id": "ref_task", "key": KEY}
+
+    def __init__(self) -> None:
+        from pydantic import TypeAdapter
+
+        self.to_supervisor = TypeAdapter(ToSupervisor)
+        self.task_end, self.supervisor_end = socket.socketpair()
+        self.client = CommsDecoder(socket=self.task_end)
+
+    def close(self) -> None:
+        self.task_end.close()
+        self.supervisor_end.close()
+
+    def _request(self, msg: Any) -> tuple[int, Any]:
+        self.task_end.sendall(self.client._make_frame(msg).as_bytes())
+        request = _read_request(self.supervisor_end)
+        return request.id, self.to_supervisor.validate_python(request.body)
+
+    def push(self, value: Any) -> bytes:
+        """BaseXCom.set from a task; returns the HTTP body the supervisor posts to the API server."""
+        # BaseXCom.serialize_value is serde.serialize; SetXCom validates the result as JSON-ish.
+        request_id, received = self._request(SetXCom(value=serialize(value), map_index=-1, **self.IDENT))
+        try:
+            # The supervisor's HTTP client posts the value with httpx `json=`.
+            _, stream = encode_json(received.value)
+            body = b"".join(stream)
+        except Exception as e:
+            self.supervisor_end.sendall(_ResponseFrame(id=request_id, error=_supervisor_error(e)).as_bytes())
+            self.client._get_response()  # raises AirflowRuntimeError, as in the task
+            raise AssertionError("the error frame did not raise") from e
+        self.supervisor_end.sendall(_ResponseFrame(id=request_id).as_bytes())
+        assert self.client._get_response() is None
+        return body
+
+    def pull(self, body: bytes) -> Any:
+        """BaseXCom.get_one from a task, the API server having stored ``body``."""
+        request_id, received = self._request(GetXCom(map_index=-1, **self.IDENT))
+        assert type(received) is GetXCom
+        # The server stores the parsed JSON body and answers a GET with the XComResponse model; the
+        # supervisor turns it into XComResult and sends it dumped with exclude_unset.
+        api_response = json.dumps({"key": KEY, "value": json.loads(body)})
+        xcom = XComResult.from_xcom_response(XComResponse.model_validate_json(api_response))
+        self.supervisor_end.sendall(
+            _ResponseFrame(id=request_id, body=xcom.model_dump(exclude_unset=True)).as_bytes()
+        )
+        return BaseXCom.deserialize_value(self.client._get_response())
+
+
+def reference_roundtrip(value: Any) -> Any:
+    """What a downstream task receives for ``value`` on a real worker; raises what the worker raises."""
+    path = RealWorkerPath()
+    try:
+        return path.pull(path.push(value))
+    finally:
+        path.close()
+
+
+# -- the table ------------------------------------------------------------------------------------
+
+
+class Point(NamedTuple):
+    x: int
+    y: int
+
+
+class Colour(enum.Enum):
+    RED = 1
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Mode(str, enum.Enum):  # noqa: UP042 - the classic str-mixin Enum, as users write it
+    FAST = "fast"
+
+
+@dataclasses.dataclass
+class Order:
+    order_id: int
+
+
+class OrderModel(pydantic.BaseModel):
+    order_id: int
+
+
+class Opaque:
+    pass
+
+
+SAME = ("same",)
+
+
+def becomes(expected: Any) -> tuple:
+    return ("becomes", expected)
+
+
+def push_raises(exc: type[BaseException], match: str) -> tuple:
+    return ("push raises", exc, match)
+
+
+def pull_raises(exc: type[BaseException], match: str) -> tuple:
+    return ("pull raises", exc, match)
+
+
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+NOT_SERIALIZABLE = "Cannot serialize object of type"
+
+# (row of the README table, id, value, what a downstream task receives)
+ROWS = [
+    ("plain", "int", 42, SAME),
+    ("plain", "int64-min", -(2**63), SAME),
+    ("plain", "uint64-max", 2**64 - 1, SAME),
+    ("plain", "float", 2.5, SAME),
+    ("plain", "negative-zero", -0.0, SAME),
+    ("plain", "str", "naïve ☃", SAME),
+    ("plain", "bool", True, SAME),
+    ("plain", "none", None, SAME),
+    ("plain", "list", [1, "a", [2.5, None]], SAME),
+    ("plain", "dict", {"a": {"b": [1, 2]}, "c": None}, SAME),
+    ("plain", "empty-containers", [[], {}, (), set()], SAME),
+    ("typed", "tuple", (1, "a"), SAME),
+    ("typed", "set", {1, 2, 3}, SAME),
+    ("typed", "frozenset", frozenset({"a", "b"}), SAME),
+    ("typed", "nested", [(1, {2, 3}), {"k": frozenset({(4, 5)})}, {"t": (6, (7,))}], SAME),
+    ("typed", "date", dt.date(2024, 2, 29), SAME),
+    ("typed", "timedelta", dt.timedelta(days=1, microseconds=5), SAME),
+    ("typed", "uuid", uuid.UUID("12345678-1234-5678-1234-567812345678"), SAME),
+    ("typed", "pendulum-datetime", pendulum.datetime(2024, 3, 31, 1, 30, tz="Europe/Paris"), SAME),
+    ("typed", "aware-datetime-utc", dt.datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC), SAME),
+    ("typed", "aware-datetime-zoneinfo", dt.datetime(2024, 7, 1, 12, tzinfo=PARIS), SAME),
+    ("keys", "int-keys", {1: "a", 2: "b"}, becomes({"1": "a", "2": "b"})),
+    ("keys", "none-key", {None: 1}, becomes({"None": 1})),
+    ("keys", "tuple-key", {(1, 2): 1}, becomes({"(1, 2)": 1})),
+    ("keys", "bool-and-float-keys", {True: 1, 1.5: 2}, becomes({"True": 1, "1.5": 2})),
+    ("lossy", "namedtuple", Point(1, 2), becomes((1, 2))),
+    ("lossy", "int-enum", Level.HIGH, becomes(3)),
+    ("lossy", "str-enum", Mode.FAST, becomes("fast")),
+    ("lossy", "decimal", decimal.Decimal("1.10"), becomes(decimal.Decimal("1.1"))),
+    ("naive", "naive-datetime", dt.datetime(2024, 1, 2, 3, 4, 5), SAME),
+    ("allow-list", "dataclass", Order(1), pull_raises(ImportError, "not found in allow list")),
+    (
+        "allow-list",
+        "pydantic-model",
+        OrderModel(order_id=1),
+        pull_raises(ImportError, "not found in allow list"),
+    ),
+    ("refused", "bytes", b"x", push_raises(TypeError, NOT_SERIALIZABLE)),
+    ("refused", "bytearray", bytearray(b"x"), push_raises(TypeError, NOT_SERIALIZABLE)),
+    ("refused", "complex", 1j, push_raises(TypeError, NOT_SERIALIZABLE)),
+    ("refused", "time", dt.time(12, 30), push_raises(TypeError, NOT_SERIALIZABLE)),
+    ("refused", "path", pathlib.Path("/tmp/x"), push_raises(TypeError, NOT_SERIALIZABLE)),
+    ("refused", "plain-enum", Colour.RED, push_raises(TypeError, NOT_SERIALIZABLE)),
+    ("refused", "object", Opaque(), push_raises(TypeError, NOT_SERIALIZABLE)),
+    ("refused", "object-in-list", [1, Opaque()], push_raises(TypeError, NOT_SERIALIZABLE)),
+    ("json", "nan", math.nan, push_raises(AirflowRuntimeError, "Out of range float values are not JSON")),
+    ("json", "inf", [math.inf], push_raises(AirflowRuntimeError, "Out of range float values are not JSON")),
+    ("msgpack", "int-2**64", 2**64, push_raises(OverflowError, "can't serialize ints")),
+    ("msgpack", "int-below-int64", -(2**63) - 1, push_raises(OverflowError, "can't serialize ints")),
+    ("msgpack", "lone-surrogate", "\ud800", push_raises(UnicodeEncodeError, "surrogates not allowed")),
+    ("reserved", "classname-key", {"__classname__": "x"}, push_raises(AttributeError, "reserved key")),
+    ("reserved", "id-key", {"__id__": 1}, push_raises(AttributeError, "reserved key")),
+    ("reserved", "legacy-type-var-keys", {"__type": "dict", "__var": {"a": 1}}, becomes({"a": 1})),
+    (
+        "fixed-offset",
+        "stdlib-fixed-offset",
+        dt.datetime(2024, 1, 2, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+        pull_raises(ValueError, "ZoneInfo keys must be normalized"),
+    ),
+    (
+        "fixed-offset",
+        "pendulum-fixed-offset",
+        pendulum.datetime(2024, 1, 2, tz=pendulum.FixedTimezone(7200)),
+        SAME,
+    ),
+]
+
+PARAMS = [pytest.param(value, outcome, id=f"{row}:{name}") for row, name, value, outcome in ROWS]
+
+
+# -- comparing outcomes ---------------------------------------------------------------------------
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal, and of the same type all the way down (1 == 1.0 == True is not good enough here)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and math.copysign(1, a) != math.copysign(1, b):
+        return False
+    if isinstance(a, dt.datetime):
+        return a == b and a.utcoffset() == b.utcoffset()
+    return a == b
+
+
+class Outcome(NamedTuple):
+    step: str  # "ok", "push" or "pull"
+    value: Any = None  # the value received, or the exception
+
+    def matches(self, other: Outcome) -> bool:
+        if self.step != other.step:
+            return False
+        if self.step == "ok":
+            return same_value(self.value, other.value)
+        return type(self.value) is type(other.value)
+
+
+def outcome_of(push, pull) -> Outcome:
+    try:
+        push()
+    except Exception as e:
+        return Outcome("push", e)
+    try:
+        return Outcome("ok", pull())
+    except Exception as e:
+        return Outcome("pull", e)
+
+
+def reference_outcome(value: Any) -> Outcome:
+    path = RealWorkerPath()
+    try:
+        body: list[bytes] = []
+        return outcome_of(lambda: body.append(path.push(value)), lambda: path.pull(body[0]))
+    finally:
+        path.close()
+
+
+# -- the tests ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "expected"), PARAMS)
+def test_reference_agrees_with_the_table(value, expected):
+    outcome = reference_outcome(value)
+
+    kind = expected[0]
+    if kind == "same":
+        assert outcome.step == "ok" and same_value(outcome.value, value), outcome
+    elif kind == "becomes":
+        assert outcome.step == "ok" and same_value(outcome.value, expected[1]), outcome
+    else:
+        exc_type, match = expected[1:]
+        assert outcome.step == kind.split()[0], outcome
+        assert type(outcome.value) is exc_type and match in str(outcome.value), outcome
+
+
+@pytest.mark.parametrize(("value", "expected"), PARAMS)
+def test_store_seed_and_get_match_the_reference(xcom_store, value, expected):
+    outcome = outcome_of(lambda: xcom_store.seed("upstream", value), lambda: xcom_store.get("upstream"))
+
+    reference = reference_outcome(value)
+    assert outcome.matches(reference), f"fake {outcome} != real {reference}"
+
+
+@pytest.mark.parametrize(("value", "expected"), PARAMS)
+def test_task_push_and_pull_match_the_reference(task_context, value, expected):
+    pusher = task_context("upstream")["ti"]
+    puller = task_context("downstream")["ti"]
+
+    outcome = outcome_of(
+        lambda: pusher.xcom_push(key="payload", value=value),
+        lambda: puller.xcom_pull(task_ids="upstream", key="payload"),
+    )
+
+    reference = reference_outcome(value)
+    assert outcome.matches(reference), f"fake {outcome} != real {reference}"
+
+
+def test_refused_json_is_reported_as_the_supervisor_reports_it(xcom_store):
+    with pytest.raises(AirflowRuntimeError) as fake:
+        xcom_store.seed("upstream", math.nan)
+    with pytest.raises(AirflowRuntimeError) as real:
+        reference_roundtrip(math.nan)
+
+    assert fake.value.error == real.value.error
+
+
+@pytest.fixture
+def local_time_zone(monkeypatch):
+    """Set the process's local time zone (TZ) for the test, and put it back after."""
+
+    def set_zone(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_naive_datetime_is_stored_in_the_workers_local_time(xcom_store, local_time_zone):
+    naive = dt.datetime(2024, 1, 1, 9, 0)
+
+    local_time_zone("Asia/Tokyo")
+    xcom_store.seed("upstream", naive)
+    assert reference_roundtrip(naive) == xcom_store.get("upstream") == naive
+
+    # A worker in another zone reads the same instant as a different wall-clock time.
+    local_time_zone("UTC")
+    assert xcom_store.get("upstream") == dt.datetime(2024, 1, 1, 0, 0)
