@@ -177,7 +177,6 @@ def frozen_clock_values_serializable() -> Iterator[None]:
     accepts them, restoring both afterwards.
     """
     import msgspec
-
     from airflow.sdk import serde
 
     added = [name for name in _FROZEN_CLOCK_TYPES if name not in serde._serializers]
