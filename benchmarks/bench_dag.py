@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -51,7 +52,9 @@ print(json.dumps({{"cold": cold, "calls": calls}}))
 def ours(path: Path, dag_id: str, calls: int) -> dict:
     started = time.perf_counter()
     code = _OURS.format(tests=str(HERE.parent / "tests"), path=str(path), dag_id=dag_id, calls=calls)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # The same Airflow config as the dag.test() side, which runs without the example plugins.
+    env = {**os.environ, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     timings = json.loads(out.stdout.strip().splitlines()[-1])
     timings["process"] = time.perf_counter() - started
     return timings

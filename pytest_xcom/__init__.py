@@ -18,6 +18,8 @@ __all__ = [
     "TaskRunner",
     "XComRecord",
     "XComStore",
+    "assert_roundtrips",
+    "roundtrip",
     "run_dag",
     "run_task",
 ]
@@ -26,6 +28,8 @@ __all__ = [
 pytest_plugins = ["pytest_xcom.plugin"]
 
 _LAZY = {
+    "assert_roundtrips": "pytest_xcom.roundtrips",
+    "roundtrip": "pytest_xcom.roundtrips",
     "DagRunResult": "pytest_xcom.runner",
     "DagRunner": "pytest_xcom.runner",
     "TaskRunResult": "pytest_xcom.runner",
@@ -40,6 +44,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from pytest_xcom.context import InMemoryTaskInstance, TaskContextFactory
+    from pytest_xcom.roundtrips import assert_roundtrips, roundtrip
     from pytest_xcom.runner import DagRunner, DagRunResult, TaskRunner, TaskRunResult, run_dag, run_task
     from pytest_xcom.store import XComRecord, XComStore
 

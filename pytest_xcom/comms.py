@@ -54,6 +54,11 @@ class ServerError(Exception):
         self.detail = {"detail": {"reason": reason, "message": message}}
 
 
+def _server_map_index(map_index: int | None) -> int:
+    # The API client leaves out a map_index that is None or negative, and the server's default is -1.
+    return -1 if map_index is None or map_index < 0 else map_index
+
+
 def _to_db_json(value: Any) -> str:
     # The supervisor's HTTP client sends the value as the request body with exactly these settings
     # (httpx ``json=``): NaN and infinities are refused, non-ASCII text must encode as UTF-8.
@@ -149,7 +154,7 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     def _set_xcom(self, msg: Any) -> None:
         if not msg.key:
             raise ServerError(400, "invalid_key", "XCom key must be a non-empty string.")
-        map_index = -1 if msg.map_index is None else msg.map_index
+        map_index = _server_map_index(msg.map_index)
         if msg.mapped_length is not None:
             if msg.mapped_length > _compat.max_map_length():
                 raise ServerError(
@@ -162,8 +167,7 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         self.store.put_json(msg.dag_id, msg.run_id, msg.task_id, map_index, msg.key, json_text)
 
     def _get_xcom(self, msg: Any) -> Any:
-        # The HTTP client leaves out map_index=None and the server's default is -1.
-        map_index = -1 if msg.map_index is None else msg.map_index
+        map_index = _server_map_index(msg.map_index)
         found = self.store.find_json(
             msg.dag_id, msg.run_id, msg.task_id, msg.key, map_index, msg.include_prior_dates
         )
@@ -193,7 +197,7 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
             return ErrorResponse(error=ErrorType.XCOM_NOT_FOUND, detail=detail)
 
     def _delete_xcom(self, msg: Any) -> None:
-        map_index = -1 if msg.map_index is None else msg.map_index
+        map_index = _server_map_index(msg.map_index)
         self.store.delete(msg.dag_id, msg.run_id, msg.task_id, map_index, msg.key)
 
     def _note_miss(self, msg: Any, map_index: int) -> None:
@@ -284,7 +288,7 @@ def installed(comms: InMemorySupervisorComms) -> Iterator[InMemorySupervisorComm
     previous = _compat.get_supervisor_comms()
     _compat.set_supervisor_comms(comms)
     try:
-        with _compat.frozen_clock_values_serializable():
+        with _compat.frozen_clock_values_serializable(), _compat.memoized_type_adapters():
             yield comms
     finally:
         _compat.set_supervisor_comms(previous)

@@ -13,11 +13,27 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_xcom import _hypothesis
+
 if TYPE_CHECKING:
     from pytest_xcom.comms import InMemorySupervisorComms
     from pytest_xcom.context import TaskContextFactory
     from pytest_xcom.runner import DagRunner, TaskRunner
     from pytest_xcom.store import XComStore
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    _hypothesis.add_options(parser)
+
+
+# First, so that our profiles exist before hypothesis's own pytest_configure loads --hypothesis-profile.
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    _hypothesis.configure(config)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return _hypothesis.report_header(config)
 
 
 @contextlib.contextmanager

@@ -280,10 +280,11 @@ class XComStore:
             return set()
         return {r for (d, r), when in self._runs.items() if d == dag_id and when is not None and when <= this}
 
-    def _order(self, ident: _Ident, row: _Row) -> tuple:
+    def _recency(self, item: tuple[_Ident, _Row]) -> tuple:
         # The API server orders by the run's logical date, newest first, then by write time.
+        ident, row = item
         when = self._runs.get((ident.dag_id, ident.run_id))
-        return (-(when.timestamp() if when else float("-inf")), -row.seq)
+        return (when is not None, when, row.seq)
 
     def find_json(
         self,
@@ -304,7 +305,7 @@ class XComStore:
         ]
         if not found:
             return None
-        return min(found, key=lambda item: self._order(*item))[1].json
+        return max(found, key=self._recency)[1].json
 
     def find_all_json(
         self, dag_id: str, run_id: str, task_id: str, key: str, include_prior_dates: bool = False
@@ -316,5 +317,6 @@ class XComStore:
             for ident, row in self._rows.items()
             if ident.run_id in runs and (ident.dag_id, ident.task_id, ident.key) == (dag_id, task_id, key)
         ]
-        found.sort(key=lambda item: (item[0].map_index, self._order(*item)))
+        found.sort(key=self._recency, reverse=True)
+        found.sort(key=lambda item: item[0].map_index)  # stable: newest first within a map index
         return [row.json for _, row in found]
