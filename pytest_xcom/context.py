@@ -131,8 +131,12 @@ def make_task_instance(
     max_tries: int | None = None,
     dag_version_id: uuid.UUID | None = None,
     xcom_keys_to_clear: list[str] | None = None,
+    resume: tuple[str, dict] | None = None,
 ) -> InMemoryTaskInstance:
-    """A task instance as a worker's startup builds it from the server's TIRunContext."""
+    """A task instance as a worker's startup builds it from the server's TIRunContext.
+
+    ``resume`` is (next_method, next_kwargs) for a task coming back from a deferral.
+    """
     retries = task.retries if max_tries is None else max_tries
     ti_context = _compat.TIRunContext(
         dag_run=run.dag_run(conf),
@@ -140,6 +144,8 @@ def make_task_instance(
         # As the API server decides it when the task starts.
         should_retry=retries != 0 and try_number <= retries,
         xcom_keys_to_clear=xcom_keys_to_clear,
+        next_method=resume[0] if resume else None,
+        next_kwargs=resume[1] if resume else None,
     )
     return InMemoryTaskInstance.model_construct(
         # One id per task instance of the run, kept across its tries as the metadata DB keeps it.

@@ -27,6 +27,7 @@ __all__ = ["DagRunResult", "DagRunner", "TaskRunResult", "TaskRunner", "run_dag"
 
 SUCCESS, FAILED, SKIPPED = "success", "failed", "skipped"
 UPSTREAM_FAILED, REMOVED, UP_FOR_RETRY = "upstream_failed", "removed", "up_for_retry"
+DEFERRED = "deferred"
 FINISHED = frozenset({SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED, REMOVED})
 _FAILED_STATES = frozenset({FAILED, UPSTREAM_FAILED})
 _SUCCESS_STATES = frozenset({SUCCESS, SKIPPED})
@@ -120,7 +121,14 @@ def _keys_to_clear(store: XComStore, run: RunInfo, task_id: str, map_index: int)
 
 
 def _run_ti(
-    task: Any, run: RunInfo, store: XComStore, *, conf: dict | None, map_index: int, try_number: int
+    task: Any,
+    run: RunInfo,
+    store: XComStore,
+    *,
+    conf: dict | None,
+    map_index: int,
+    try_number: int,
+    resume: tuple[str, dict] | None = None,
 ) -> TaskRunResult:
     ti = make_task_instance(
         task,
@@ -128,7 +136,9 @@ def _run_ti(
         conf=conf,
         map_index=map_index,
         try_number=try_number,
-        xcom_keys_to_clear=_keys_to_clear(store, run, task.task_id, map_index),
+        # The server clears a task's earlier XComs when it starts, but not when it resumes.
+        xcom_keys_to_clear=[] if resume else _keys_to_clear(store, run, task.task_id, map_index),
+        resume=resume,
     )
     state, error = _attempt(ti)
     records = store.records(dag_id=run.dag_id, run_id=run.run_id, task_id=task.task_id, map_index=map_index)
@@ -143,6 +153,23 @@ def _run_ti(
         try_number=try_number,
         ti=ti,
     )
+
+
+def _fire_trigger(defer: Any) -> tuple[str, dict]:
+    """Run a deferred task's trigger to its first event; what the task resumes with (dag.test()'s way)."""
+    import asyncio
+
+    from airflow.sdk.module_loading import import_string
+    from airflow.sdk.serde import deserialize, serialize
+
+    trigger = import_string(defer.classpath)(**deserialize(defer.trigger_kwargs))
+
+    async def first_event() -> Any:
+        return await anext(trigger.run(), None)
+
+    event = asyncio.run(first_event())
+    next_kwargs = {"event": serialize(event.payload)} if event else defer.next_kwargs
+    return defer.next_method, next_kwargs
 
 
 def _as_operator(task: Any) -> Any:
@@ -498,14 +525,26 @@ class _DagRunState:
 
     def run_one(self, key: tuple[str, int]) -> None:
         task = self.dag.task_dict[key[0]]
-        try_number = 1
+        comms = self.store.channel()
+        try_number, resume = 1, None
         while True:
+            comms.events.clear()
             result = _run_ti(
-                task, self.run, self.store, conf=self.conf, map_index=key[1], try_number=try_number
+                task,
+                self.run,
+                self.store,
+                conf=self.conf,
+                map_index=key[1],
+                try_number=try_number,
+                resume=resume,
             )
+            defer = next((m for m in comms.events if type(m).__name__ == "DeferTask"), None)
+            if result.state == DEFERRED and defer is not None:
+                resume = _fire_trigger(defer)  # as dag.test() runs triggers in line
+                continue
             if result.state != UP_FOR_RETRY:
                 break
-            try_number += 1  # retry at once: a test has no reason to wait out retry_delay
+            try_number, resume = try_number + 1, None  # retry at once: no reason to wait out retry_delay
         self.states[key] = result.state
         self.results[key] = result
         self._apply_skips(self.store.channel())

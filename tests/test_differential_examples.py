@@ -66,6 +66,7 @@ CASES = [
     ("example_dag_decorator.py", "example_dag_decorator", None),
     ("tutorial_dag.py", "tutorial_dag", None),
     ("example_simplest_dag.py", "example_simplest_dag", None),
+    ("example_time_delta_sensor_async.py", "example_time_delta_sensor_async", None),
     ("example_task_state_store_mapped.py", "example_task_state_store_mapped", None),
 ]
 

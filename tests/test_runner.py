@@ -13,7 +13,7 @@ from airflow.providers.standard.operators.python import (
     PythonOperator,
     ShortCircuitOperator,
 )
-from airflow.sdk import DAG, Param, Variable, task, task_group
+from airflow.sdk import DAG, BaseOperator, Param, Variable, task, task_group
 from airflow.sdk.exceptions import AirflowRuntimeError, ParamValidationError
 
 import pytest_xcom
@@ -425,3 +425,31 @@ def test_datetimes_made_under_a_frozen_clock_travel_as_real_datetimes(run_task, 
     assert result.state == "success", result.error
     assert result.return_value == real_datetime(2024, 7, 1, 8, tzinfo=datetime.UTC)
     assert xcom_store.get("push", key="today") == datetime.date(2024, 7, 1)
+
+
+class _WaitThenReport(BaseOperator):
+    """Defers on a trigger that fires at once, then returns what it resumed with.
+
+    As in dag.test(), the trigger's event replaces the deferral's kwargs.
+    """
+
+    def execute(self, context):
+        from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+        from airflow.sdk import timezone
+
+        self.defer(trigger=DateTimeTrigger(moment=timezone.utcnow()), method_name="resume", kwargs={"n": 1})
+
+    def resume(self, context, event=None, n=None):
+        return {"fired": event is not None, "n": n}
+
+
+def test_run_dag_runs_a_deferred_tasks_trigger_and_resumes_it(run_dag):
+    with DAG("deferring", schedule=None) as dag:
+        _WaitThenReport(task_id="wait") >> EmptyOperator(task_id="after")
+    result = run_dag(dag)
+    assert result.task_states == {("wait", -1): "success", ("after", -1): "success"}
+    assert result.xcoms[("wait", -1, "return_value")] == {"fired": True, "n": None}
+
+
+def test_run_task_leaves_a_deferring_task_deferred(run_task):
+    assert run_task(_WaitThenReport(task_id="wait")).state == "deferred"
