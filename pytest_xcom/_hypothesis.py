@@ -10,8 +10,9 @@ Profiles (registered whenever hypothesis is importable, so ``--hypothesis-profil
 
 No deadline because the first round trip in a process pays for Airflow's imports and pydantic schemas.
 Choose with the ini option ``xcom_hypothesis_profile`` or the environment variable
-``PYTEST_XCOM_HYPOTHESIS_PROFILE`` (it wins over the ini file): a profile name, ``auto`` (the default)
-or ``none`` (leave hypothesis alone). A profile chosen another way wins over ``auto``:
+``PYTEST_XCOM_HYPOTHESIS_PROFILE`` (it wins over the ini file): a profile name, ``auto`` (dev locally,
+ci on CI) or ``none`` (the default: installing the plugin must not change the settings of a project's
+other property tests). A profile chosen another way wins over ``auto``:
 ``--hypothesis-profile`` always wins, and so does a profile a conftest.py loads. This module never imports
 Airflow, and imports hypothesis only to register the profiles.
 """
@@ -40,15 +41,15 @@ _LOADED = pytest.StashKey[str]()
 _WHY = pytest.StashKey[str]()
 
 HELP = (
-    f"hypothesis settings profile for property tests: {DEV} (50 examples, the default locally), {CI} "
-    f"(300, derandomized, the default on CI), {THOROUGH} (3000), any registered profile, '{AUTO}' or "
-    f"'{NONE}' (leave hypothesis alone). ${ENV_VAR} overrides it; --hypothesis-profile wins over both."
+    f"hypothesis settings profile for property tests: {DEV} (50 examples), {CI} (300, derandomized), "
+    f"{THOROUGH} (3000), any registered profile, '{AUTO}' ({DEV} locally, {CI} on CI) or '{NONE}' (the "
+    f"default: leave hypothesis alone). ${ENV_VAR} overrides it; --hypothesis-profile wins over both."
 )
 
 
 def add_options(parser: pytest.Parser) -> None:
     """Declare the ini option (called from the plugin's pytest_addoption)."""
-    parser.addini(INI_OPTION, help=HELP, default=AUTO)
+    parser.addini(INI_OPTION, help=HELP, default=NONE)
 
 
 def register_profiles() -> bool:
@@ -74,9 +75,7 @@ def _choice(config: pytest.Config) -> tuple[str, str]:
     if from_env:
         return from_env, f"${ENV_VAR}"
     from_ini = str(config.getini(INI_OPTION) or "").strip()
-    return (
-        from_ini or AUTO
-    ), f"{INI_OPTION} in {config.inipath.name}" if config.inipath and from_ini else "auto"
+    return (from_ini or NONE), f"{INI_OPTION} in {config.inipath.name}" if config.inipath else INI_OPTION
 
 
 def configure(config: pytest.Config) -> None:

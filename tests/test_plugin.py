@@ -204,7 +204,8 @@ def test_a_passing_test_with_a_miss_gets_no_section(pytester):
     result = pytester.runpytest_subprocess("-p", "pytest_xcom", "-rA")
 
     result.assert_outcomes(passed=1)
-    assert "pytest_xcom" not in result.stdout.str()
+    assert "- pytest_xcom -" not in result.stdout.str()
+    assert "xcom_pull:" not in result.stdout.str()
 
 
 @pytest.mark.slow

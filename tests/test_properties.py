@@ -1,12 +1,12 @@
 """Properties of the in-memory XCom path, each checked against Airflow's own code.
 
-``reference_outcome`` assembles a worker's round trip from Airflow's and httpx's real pieces and shares
-no code with pytest_xcom.comms: serde.serialize, the SetXCom message, the comms request frame made by
-``CommsDecoder._make_frame`` and read back with the supervisor's decoders, the HTTP body exactly as
-httpx's ``json=`` encodes it, the API server's body parsing (JSON -> JsonValue) and JSON column, its
-``XComResponse`` JSON, the client's ``XComResponse``, ``XComResult`` in a response frame, and
-``BaseXCom.deserialize_value``. The store must agree with it on every value: what arrives, or which
-exception is raised on which side.
+``reference_outcome`` (``airflow_reference``) assembles a worker's round trip from Airflow's and httpx's
+real pieces and shares no code with pytest_xcom.comms: serde.serialize, the SetXCom message, the comms
+request frame made by ``CommsDecoder._make_frame`` and sent over a real socket pair to the supervisor's
+decoders, the HTTP body exactly as httpx's ``json=`` encodes it, the API server's body parsing (JSON ->
+JsonValue) and JSON column, its ``XComResponse`` JSON, the client's ``XComResponse``, ``XComResult`` in a
+response frame read by the task's ``CommsDecoder``, and ``BaseXCom.deserialize_value``. The store must
+agree with it on every value: what arrives, or which exception is raised on which side.
 
 How many examples each property runs comes from the hypothesis profile (``pytest_xcom-ci``: 300).
 """
@@ -16,138 +16,27 @@ from __future__ import annotations
 import collections
 import datetime
 import itertools
-import json
 import textwrap
 from typing import Any, NamedTuple
 
-import msgspec
 import pytest
-from airflow.api_fastapi.execution_api.datamodels.xcom import XComResponse as ServerXComResponse
-from airflow.sdk.api.datamodels._generated import XComResponse as ClientXComResponse
-from airflow.sdk.bases.xcom import BaseXCom
-from airflow.sdk.exceptions import ErrorType
-from airflow.sdk.execution_time.comms import (
-    CommsDecoder,
-    ErrorResponse,
-    SetXCom,
-    ToSupervisor,
-    XComResult,
-    _RequestFrame,
-    _ResponseFrame,
-)
-from airflow.sdk.serde import serialize
-from httpx._content import encode_json
+from airflow_reference import Outcome, outcome_of, reference_outcome, same_value
 from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
-from pydantic import JsonValue, TypeAdapter
 
 from pytest_xcom._hypothesis import CI, DEV, ENV_VAR, INI_OPTION, THOROUGH
 from pytest_xcom.comms import installed
 from pytest_xcom.context import TaskContextFactory
-from pytest_xcom.roundtrips import ROUNDTRIP_TABLE, SAME, Refused, _same
+from pytest_xcom.roundtrips import ROUNDTRIP_TABLE, SAME, Refused
 from pytest_xcom.store import XComStore
 from pytest_xcom.strategies import refused_values, transformed_values, xcom_keys, xcom_values
 
-# -- the reference: a real worker's path, from Airflow's and httpx's parts ----------------------------
-
-
-class SupervisorDropsRequest(Exception):
-    """The supervisor could not validate the request: it logs and never answers (the task hangs)."""
-
-
-class Outcome(NamedTuple):
-    """What a downstream task receives, or which exception is raised on which side."""
-
-    phase: str  # "ok", "push" or "pull"
-    value: Any = None  # the value received, or the exception
-
-    def agrees_with(self, other: Outcome) -> bool:
-        if self.phase != other.phase:
-            return False
-        if self.phase == "ok":
-            return _same(self.value, other.value)
-        return type(self.value) is type(other.value)
-
-    def __repr__(self) -> str:
-        if self.phase == "ok":
-            return f"received {self.value!r}"
-        return f"{self.phase} raised {type(self.value).__name__}: {self.value}"
-
-
-class _Reference:
-    """The pieces of the path, built once: Airflow builds them once per process too."""
-
-    task = CommsDecoder(socket=None)  # the task's side: _make_frame, resp_decoder, _from_frame
-    request_frames = msgspec.msgpack.Decoder(_RequestFrame)  # the supervisor's side
-    requests = TypeAdapter(ToSupervisor)
-    request_body = TypeAdapter(JsonValue)  # the API server's body parameter
-    response_json = TypeAdapter(ServerXComResponse)  # FastAPI's response serializer (dump_json)
-    KEY = "return_value"
-    IDENT = {"dag_id": "reference_dag", "run_id": "reference_run", "task_id": "upstream"}
-
-    def answer(self, frame: _ResponseFrame) -> Any:
-        """The task reading a response frame off its socket."""
-        return self.task._from_frame(self.task.resp_decoder.decode(frame.as_bytes()[4:]))
-
-    def push(self, value: Any) -> Any:
-        """BaseXCom.set in a task, then the supervisor and the API server; returns the row's JSON value."""
-        message = SetXCom(key=self.KEY, value=serialize(value), map_index=-1, **self.IDENT)
-        request = self.request_frames.decode(self.task._make_frame(message).as_bytes()[4:])
-        try:
-            received = self.requests.validate_python(request.body)
-        except Exception as e:
-            raise SupervisorDropsRequest(e) from e
-        try:
-            _, stream = encode_json(received.value)  # the supervisor's HTTP client: httpx json=
-            body = b"".join(stream)
-        except Exception as e:
-            # The supervisor's handle_requests answers any other failure with this error frame.
-            error = ErrorResponse(
-                error=ErrorType.API_SERVER_ERROR,
-                detail={"status_code": None, "message": str(e), "exception_type": type(e).__name__},
-            )
-            self.answer(_ResponseFrame(id=request.id, error=error.model_dump()))
-            raise AssertionError("an error frame did not raise in the task") from e
-        assert self.answer(_ResponseFrame(id=request.id)) is None
-        # FastAPI parses the body with json.loads and validates it as JsonValue; the JSON column stores
-        # it with json.dumps and reads it with json.loads (SQLite's; see the README for PostgreSQL).
-        return json.loads(json.dumps(self.request_body.validate_python(json.loads(body))))
-
-    def pull(self, stored: Any) -> Any:
-        """BaseXCom.get_one in a downstream task, the API server answering with the stored row."""
-        http_body = self.response_json.dump_json(
-            ServerXComResponse(key=self.KEY, value=stored), by_alias=True
-        )
-        xcom = XComResult.from_xcom_response(ClientXComResponse.model_validate_json(http_body))
-        # The supervisor sends it dumped with exclude_unset, in a response frame.
-        result = self.answer(_ResponseFrame(id=0, body=xcom.model_dump(exclude_unset=True)))
-        return BaseXCom.deserialize_value(result)
-
-
-REFERENCE = _Reference()
-
-
-def reference_outcome(value: Any) -> Outcome:
-    try:
-        stored = REFERENCE.push(value)
-    except Exception as e:
-        return Outcome("push", e)
-    try:
-        return Outcome("ok", REFERENCE.pull(stored))
-    except Exception as e:
-        return Outcome("pull", e)
+# -- the store against the reference ------------------------------------------------------------------
 
 
 def store_outcome(value: Any) -> Outcome:
     store = XComStore()
-    try:
-        store.seed("upstream", value)
-    except Exception as e:
-        return Outcome("push", e)
-    try:
-        return Outcome("ok", store.get("upstream"))
-    except Exception as e:
-        return Outcome("pull", e)
+    return outcome_of(lambda: store.seed("upstream", value), lambda: store.get("upstream"))
 
 
 def assert_agrees_with_airflow(value: Any) -> Outcome:
@@ -192,14 +81,11 @@ anything = st.one_of(
 )
 
 
-# -- the store against the reference ------------------------------------------------------------------
-
-
 @no_deadline
 @given(xcom_values())
 def test_values_that_roundtrip_exactly_do_so_in_airflow_and_in_the_store(value):
     outcome = assert_agrees_with_airflow(value)
-    assert outcome.phase == "ok" and _same(value, outcome.value), outcome
+    assert outcome.phase == "ok" and same_value(value, outcome.value), outcome
 
 
 @no_deadline
@@ -207,7 +93,7 @@ def test_values_that_roundtrip_exactly_do_so_in_airflow_and_in_the_store(value):
 def test_transformed_values_arrive_as_airflow_delivers_them(pair):
     value, received = pair
     outcome = assert_agrees_with_airflow(value)
-    assert outcome.phase == "ok" and _same(received, outcome.value), outcome
+    assert outcome.phase == "ok" and same_value(received, outcome.value), outcome
 
 
 @no_deadline
@@ -236,21 +122,10 @@ def test_each_roundtrip_table_example_is_what_airflow_does(example):
         assert type(outcome.value).__name__ == example.receives.error, outcome
     else:
         expected = example.value if example.receives is SAME else example.receives
-        assert outcome.phase == "ok" and _same(expected, outcome.value), outcome
+        assert outcome.phase == "ok" and same_value(expected, outcome.value), outcome
 
 
 # -- a task's push and pull against the store ---------------------------------------------------------
-
-
-def _attempt(push, pull) -> Outcome:
-    try:
-        push()
-    except Exception as e:
-        return Outcome("push", e)
-    try:
-        return Outcome("ok", pull())
-    except Exception as e:
-        return Outcome("pull", e)
 
 
 @no_deadline
@@ -262,14 +137,14 @@ def test_push_and_pull_between_two_tasks_gives_what_the_store_gives(value, key):
         try:
             upstream = factory("upstream")["ti"]
             downstream = factory("downstream")["ti"]
-            by_tasks = _attempt(
+            by_tasks = outcome_of(
                 lambda: upstream.xcom_push(key, value),
                 lambda: downstream.xcom_pull(task_ids="upstream", key=key),
             )
         finally:
             factory.close()
     other = XComStore()
-    by_store = _attempt(
+    by_store = outcome_of(
         lambda: other.seed("upstream", value, key=key), lambda: other.get("upstream", key=key)
     )
 
@@ -575,15 +450,21 @@ def profile_session(pytester, monkeypatch):
     return run
 
 
-def test_the_dev_profile_is_loaded_locally(profile_session):
+def test_by_default_hypothesis_is_left_alone(profile_session):
     result, lines = profile_session()
+    assert "PROFILE default 100 False" in lines, result.outlines
+    assert not any(line.startswith("pytest_xcom:") for line in lines)
+
+
+def test_auto_loads_the_dev_profile_locally(profile_session):
+    result, lines = profile_session(ini=f"{INI_OPTION} = auto")
     assert f"pytest_xcom: hypothesis profile '{DEV}' (auto)" in lines
     assert f"PROFILE {DEV} 50 False" in lines, result.outlines
 
 
-def test_the_ci_profile_is_loaded_on_ci(profile_session, monkeypatch):
+def test_auto_loads_the_ci_profile_on_ci(profile_session, monkeypatch):
     monkeypatch.setenv("CI", "true")
-    result, lines = profile_session()
+    result, lines = profile_session(ini=f"{INI_OPTION} = auto")
     assert f"PROFILE {CI} 300 True" in lines, result.outlines
 
 
@@ -611,7 +492,7 @@ def test_a_profile_loaded_by_a_conftest_wins_over_auto(profile_session):
         settings.register_profile("mine", max_examples=7)
         settings.load_profile("mine")
     """
-    result, lines = profile_session(conftest=conftest)
+    result, lines = profile_session(ini=f"{INI_OPTION} = auto", conftest=conftest)
     assert "PROFILE mine 7 False" in lines, result.outlines
 
 

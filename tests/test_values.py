@@ -1,10 +1,11 @@
 """The value round-trip table, checked against Airflow's own wire path.
 
-``reference_roundtrip`` is built only from Airflow's and httpx's real pieces (serde, the comms request and
-response frames over a real socket pair, the supervisor's request decoder, the HTTP client's JSON
-encoder, the API response model, BaseXCom.deserialize_value) and shares no code with pytest_xcom.comms.
-Each row of the table is asserted three ways: the reference against what the README says, and the
-store (seed + get) and a task (xcom_push + xcom_pull through task_context) against the reference.
+The reference (``airflow_reference``) is built only from Airflow's and httpx's real pieces (serde, the
+comms request and response frames over a real socket pair, the supervisor's request decoder, the HTTP
+client's JSON encoder, the API server's body and response models, BaseXCom.deserialize_value) and shares no
+code with pytest_xcom.comms. Each row of the table is asserted three ways: the reference against what the
+README says, and the store (seed + get) and a task (xcom_push + xcom_pull through task_context) against
+the reference.
 """
 
 from __future__ import annotations
@@ -13,117 +14,18 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
-import json
 import math
 import pathlib
-import socket
 import time
 import uuid
 import zoneinfo
 from typing import Any, NamedTuple
 
-import msgspec
 import pendulum
 import pydantic
 import pytest
-from airflow.sdk.api.datamodels._generated import XComResponse
-from airflow.sdk.bases.xcom import BaseXCom
-from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
-from airflow.sdk.execution_time.comms import (
-    CommsDecoder,
-    ErrorResponse,
-    GetXCom,
-    SetXCom,
-    ToSupervisor,
-    XComResult,
-    _RequestFrame,
-    _ResponseFrame,
-)
-from airflow.sdk.serde import serialize
-from httpx._content import encode_json
-
-KEY = "return_value"
-
-
-# -- the reference: a real worker's path, assembled from Airflow's parts ----------------------------
-
-
-def _read_request(sock: socket.socket) -> _RequestFrame:
-    # The supervisor's side of the socket: a 4-byte big-endian length, then a msgpack request frame.
-    length = int.from_bytes(sock.recv(4), "big")
-    data = b""
-    while len(data) < length:
-        data += sock.recv(length - len(data))
-    return msgspec.msgpack.Decoder(_RequestFrame).decode(data)
-
-
-def _supervisor_error(exc: Exception) -> dict:
-    # What the supervisor's handle_requests sends back when handling a request raises.
-    return ErrorResponse(
-        error=ErrorType.API_SERVER_ERROR,
-        detail={"status_code": None, "message": str(exc), "exception_type": type(exc).__name__},
-    ).model_dump()
-
-
-class RealWorkerPath:
-    """A task's comms client and a supervisor on the two ends of a real socket pair."""
-
-    IDENT = {"dag_id": "ref_dag", "run_id": "ref_run", "task_id": "ref_task", "key": KEY}
-
-    def __init__(self) -> None:
-        from pydantic import TypeAdapter
-
-        self.to_supervisor = TypeAdapter(ToSupervisor)
-        self.task_end, self.supervisor_end = socket.socketpair()
-        self.client = CommsDecoder(socket=self.task_end)
-
-    def close(self) -> None:
-        self.task_end.close()
-        self.supervisor_end.close()
-
-    def _request(self, msg: Any) -> tuple[int, Any]:
-        self.task_end.sendall(self.client._make_frame(msg).as_bytes())
-        request = _read_request(self.supervisor_end)
-        return request.id, self.to_supervisor.validate_python(request.body)
-
-    def push(self, value: Any) -> bytes:
-        """BaseXCom.set from a task; returns the HTTP body the supervisor posts to the API server."""
-        # BaseXCom.serialize_value is serde.serialize; SetXCom validates the result as JSON-ish.
-        request_id, received = self._request(SetXCom(value=serialize(value), map_index=-1, **self.IDENT))
-        try:
-            # The supervisor's HTTP client posts the value with httpx `json=`.
-            _, stream = encode_json(received.value)
-            body = b"".join(stream)
-        except Exception as e:
-            self.supervisor_end.sendall(_ResponseFrame(id=request_id, error=_supervisor_error(e)).as_bytes())
-            self.client._get_response()  # raises AirflowRuntimeError, as in the task
-            raise AssertionError("the error frame did not raise") from e
-        self.supervisor_end.sendall(_ResponseFrame(id=request_id).as_bytes())
-        assert self.client._get_response() is None
-        return body
-
-    def pull(self, body: bytes) -> Any:
-        """BaseXCom.get_one from a task, the API server having stored ``body``."""
-        request_id, received = self._request(GetXCom(map_index=-1, **self.IDENT))
-        assert type(received) is GetXCom
-        # The server stores the parsed JSON body and answers a GET with the XComResponse model; the
-        # supervisor turns it into XComResult and sends it dumped with exclude_unset.
-        api_response = json.dumps({"key": KEY, "value": json.loads(body)})
-        xcom = XComResult.from_xcom_response(XComResponse.model_validate_json(api_response))
-        self.supervisor_end.sendall(
-            _ResponseFrame(id=request_id, body=xcom.model_dump(exclude_unset=True)).as_bytes()
-        )
-        return BaseXCom.deserialize_value(self.client._get_response())
-
-
-def reference_roundtrip(value: Any) -> Any:
-    """What a downstream task receives for ``value`` on a real worker; raises what the worker raises."""
-    path = RealWorkerPath()
-    try:
-        return path.pull(path.push(value))
-    finally:
-        path.close()
-
+from airflow.sdk.exceptions import AirflowRuntimeError
+from airflow_reference import outcome_of, reference_outcome, reference_roundtrip, same_value
 
 # -- the table ------------------------------------------------------------------------------------
 
@@ -197,8 +99,20 @@ ROWS = [
     ("typed", "timedelta", dt.timedelta(days=1, microseconds=5), SAME),
     ("typed", "uuid", uuid.UUID("12345678-1234-5678-1234-567812345678"), SAME),
     ("typed", "pendulum-datetime", pendulum.datetime(2024, 3, 31, 1, 30, tz="Europe/Paris"), SAME),
-    ("typed", "aware-datetime-utc", dt.datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC), SAME),
-    ("typed", "aware-datetime-zoneinfo", dt.datetime(2024, 7, 1, 12, tzinfo=PARIS), SAME),
+    # A stdlib or zoneinfo zone arrives as pendulum's zone of the same name: the same instant, wall time
+    # and UTC offset, but not the same tzinfo.
+    (
+        "zone",
+        "aware-datetime-utc",
+        dt.datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
+        becomes(dt.datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=pendulum.UTC)),
+    ),
+    (
+        "zone",
+        "aware-datetime-zoneinfo",
+        dt.datetime(2024, 7, 1, 12, tzinfo=PARIS),
+        becomes(dt.datetime(2024, 7, 1, 12, tzinfo=pendulum.timezone("Europe/Paris"))),
+    ),
     ("keys", "int-keys", {1: "a", 2: "b"}, becomes({"1": "a", "2": "b"})),
     ("keys", "none-key", {None: 1}, becomes({"None": 1})),
     ("keys", "tuple-key", {(1, 2): 1}, becomes({"(1, 2)": 1})),
@@ -248,56 +162,6 @@ ROWS = [
 PARAMS = [pytest.param(value, outcome, id=f"{row}:{name}") for row, name, value, outcome in ROWS]
 
 
-# -- comparing outcomes ---------------------------------------------------------------------------
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Equal, and of the same type all the way down (1 == 1.0 == True is not good enough here)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float) and math.copysign(1, a) != math.copysign(1, b):
-        return False
-    if isinstance(a, dt.datetime):
-        return a == b and a.utcoffset() == b.utcoffset()
-    return a == b
-
-
-class Outcome(NamedTuple):
-    step: str  # "ok", "push" or "pull"
-    value: Any = None  # the value received, or the exception
-
-    def matches(self, other: Outcome) -> bool:
-        if self.step != other.step:
-            return False
-        if self.step == "ok":
-            return same_value(self.value, other.value)
-        return type(self.value) is type(other.value)
-
-
-def outcome_of(push, pull) -> Outcome:
-    try:
-        push()
-    except Exception as e:
-        return Outcome("push", e)
-    try:
-        return Outcome("ok", pull())
-    except Exception as e:
-        return Outcome("pull", e)
-
-
-def reference_outcome(value: Any) -> Outcome:
-    path = RealWorkerPath()
-    try:
-        body: list[bytes] = []
-        return outcome_of(lambda: body.append(path.push(value)), lambda: path.pull(body[0]))
-    finally:
-        path.close()
-
-
 # -- the tests ------------------------------------------------------------------------------------
 
 
@@ -307,12 +171,12 @@ def test_reference_agrees_with_the_table(value, expected):
 
     kind = expected[0]
     if kind == "same":
-        assert outcome.step == "ok" and same_value(outcome.value, value), outcome
+        assert outcome.phase == "ok" and same_value(outcome.value, value), outcome
     elif kind == "becomes":
-        assert outcome.step == "ok" and same_value(outcome.value, expected[1]), outcome
+        assert outcome.phase == "ok" and same_value(outcome.value, expected[1]), outcome
     else:
         exc_type, match = expected[1:]
-        assert outcome.step == kind.split()[0], outcome
+        assert outcome.phase == kind.split()[0], outcome
         assert type(outcome.value) is exc_type and match in str(outcome.value), outcome
 
 
@@ -321,7 +185,7 @@ def test_store_seed_and_get_match_the_reference(xcom_store, value, expected):
     outcome = outcome_of(lambda: xcom_store.seed("upstream", value), lambda: xcom_store.get("upstream"))
 
     reference = reference_outcome(value)
-    assert outcome.matches(reference), f"fake {outcome} != real {reference}"
+    assert outcome.agrees_with(reference), f"fake {outcome} != real {reference}"
 
 
 @pytest.mark.parametrize(("value", "expected"), PARAMS)
@@ -335,7 +199,7 @@ def test_task_push_and_pull_match_the_reference(task_context, value, expected):
     )
 
     reference = reference_outcome(value)
-    assert outcome.matches(reference), f"fake {outcome} != real {reference}"
+    assert outcome.agrees_with(reference), f"fake {outcome} != real {reference}"
 
 
 def test_refused_json_is_reported_as_the_supervisor_reports_it(xcom_store):
