@@ -6,8 +6,6 @@ does not pay for importing Airflow.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -36,20 +34,6 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return _hypothesis.report_header(config)
 
 
-@contextlib.contextmanager
-def restored_environ() -> Iterator[None]:
-    """Undo every change to os.environ made in the block (Airflow's runner writes AIRFLOW_CTX_*)."""
-    saved = dict(os.environ)
-    try:
-        yield
-    finally:
-        for name in set(os.environ) - set(saved):
-            del os.environ[name]
-        for name, value in saved.items():
-            if os.environ.get(name) != value:
-                os.environ[name] = value
-
-
 @pytest.fixture
 def xcom_store() -> XComStore:
     """A fresh, empty in-memory XCom store for this test.
@@ -76,6 +60,7 @@ def xcom_comms(xcom_store: XComStore) -> Iterator[InMemorySupervisorComms]:
     talks to it. Set ``xcom_comms.variables[...]`` and ``xcom_comms.connections[...]`` to give tasks
     variables and connections. os.environ and the previous channel are restored afterwards.
     """
+    from pytest_xcom._process import restored_environ
     from pytest_xcom.comms import installed
 
     with restored_environ(), installed(xcom_store.channel()) as comms:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import signal
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from pytest_xcom import _compat
+from pytest_xcom._process import worker_globals_restored
 from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
 from pytest_xcom.store import RETURN_KEY, XComStore
@@ -77,28 +76,13 @@ class DagRunResult:
 # -- one attempt of one task instance -----------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _worker_globals() -> Iterator[None]:
-    """Undo what a worker process changes for itself: os.environ (AIRFLOW_CTX_*) and SIGTERM."""
-    from pytest_xcom.plugin import restored_environ
-
-    on_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.getsignal(signal.SIGTERM) if on_main_thread else None
-    try:
-        with restored_environ():
-            yield
-    finally:
-        if on_main_thread:
-            signal.signal(signal.SIGTERM, previous)
-
-
 def _attempt(ti: Any) -> tuple[str, BaseException | None]:
     """Run one try of ``ti`` as a worker's main() does; the comms channel must be installed."""
     import structlog
     from airflow.sdk.execution_time import task_runner
 
     log = structlog.get_logger(logger_name="task")
-    with _worker_globals():
+    with worker_globals_restored():
         try:
             context = ti.get_template_context()
         except Exception as startup_error:
@@ -162,7 +146,8 @@ def _fire_trigger(defer: Any) -> tuple[str, dict]:
     from airflow.sdk.module_loading import import_string
     from airflow.sdk.serde import deserialize, serialize
 
-    trigger = import_string(defer.classpath)(**deserialize(defer.trigger_kwargs))
+    trigger_kwargs: Any = deserialize(defer.trigger_kwargs)
+    trigger = import_string(defer.classpath)(**trigger_kwargs)
 
     async def first_event() -> Any:
         return await anext(trigger.run(), None)
