@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow import __version__ as AIRFLOW_VERSION
-from airflow.sdk import timezone
+from airflow.sdk import Connection, TriggerRule, timezone
 from airflow.sdk.api.datamodels._generated import (
     DagRun,
     DagRunState,
@@ -23,15 +23,22 @@ from airflow.sdk.api.datamodels._generated import (
     TIRunContext,
 )
 from airflow.sdk.bases.operator import BaseOperator
+from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput
 from airflow.sdk.definitions._internal.types import is_arg_set
 from airflow.sdk.definitions.dag import DAG
 from airflow.sdk.definitions.param import ParamsDict
+from airflow.sdk.definitions.taskgroup import MappedTaskGroup
+from airflow.sdk.definitions.xcom_arg import ConcatXComArg, MapXComArg, PlainXComArg, XComArg, ZipXComArg
 from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
 from airflow.sdk.execution_time import comms as _comms
 from airflow.sdk.execution_time import task_runner
 from airflow.sdk.execution_time.comms import CommsDecoder, ErrorResponse
+from airflow.sdk.execution_time.context import set_current_context
+from airflow.sdk.execution_time.task_mapping import get_relevant_map_indexes
 from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
 from airflow.sdk.execution_time.xcom import XCom
+from airflow.sdk.module_loading import import_string
+from airflow.sdk.serde import deserialize, serialize
 
 # Imported here, not where it is used: it defines pydantic models with datetime fields, and imported
 # for the first time inside a test's `freeze_time` block those would be built on freezegun's FakeDatetime
@@ -45,19 +52,31 @@ __all__ = [
     "AirflowRuntimeError",
     "BaseOperator",
     "CommsDecoder",
+    "ConcatXComArg",
+    "Connection",
     "DagRun",
     "DagRunState",
     "DagRunType",
+    "DictOfListsExpandInput",
     "ErrorResponse",
     "ErrorType",
+    "MapXComArg",
+    "MappedTaskGroup",
     "ParamsDict",
+    "PlainXComArg",
     "RuntimeTaskInstance",
     "TIRunContext",
     "TaskInstanceState",
+    "TriggerRule",
     "XCom",
+    "XComArg",
+    "ZipXComArg",
     "comms_messages",
+    "deserialize",
     "frozen_clock_values_serializable",
+    "get_relevant_map_indexes",
     "get_supervisor_comms",
+    "import_string",
     "is_arg_set",
     "manual_data_interval",
     "manual_run_id",
@@ -65,8 +84,11 @@ __all__ = [
     "memoized_type_adapters",
     "request_decoder",
     "response_frame",
+    "serialize",
+    "set_current_context",
     "set_supervisor_comms",
     "supervisor_body_decoder",
+    "task_runner",
     "timezone",
 ]
 

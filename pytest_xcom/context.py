@@ -201,9 +201,7 @@ class TaskContextFactory:
         )
         context = ti.get_template_context()
         # Code that calls get_current_context() sees this context until the test ends, as inside a task.
-        from airflow.sdk.execution_time.context import set_current_context
-
-        self._stack.enter_context(set_current_context(context))
+        self._stack.enter_context(_compat.set_current_context(context))
         return context
 
     def close(self) -> None:

@@ -1,6 +1,6 @@
 """Running tasks and whole DAGs in-process: Airflow's task runner, with the scheduler's part done here.
 
-Each task instance runs through ``task_runner.run()`` and ``finalize()`` exactly as a worker runs it
+Each task instance runs through ``_compat.task_runner.run()`` and ``finalize()`` exactly as a worker runs it
 (template rendering, XComArg resolution, pre/execute/post, the return-value push, callbacks). What the
 API server and scheduler would decide (trigger rules, skips, upstream_failed, retries, how many
 instances a mapped task expands into, the DAG run's final state) is ported from Airflow's scheduler code
@@ -30,6 +30,7 @@ DEFERRED = "deferred"
 FINISHED = frozenset({SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED, REMOVED})
 _FAILED_STATES = frozenset({FAILED, UPSTREAM_FAILED})
 _SUCCESS_STATES = frozenset({SUCCESS, SKIPPED})
+TR = _compat.TriggerRule
 
 
 @dataclass
@@ -79,7 +80,6 @@ class DagRunResult:
 def _attempt(ti: Any) -> tuple[str, BaseException | None]:
     """Run one try of ``ti`` as a worker's main() does; the comms channel must be installed."""
     import structlog
-    from airflow.sdk.execution_time import task_runner
 
     log = structlog.get_logger(logger_name="task")
     with worker_globals_restored():
@@ -90,9 +90,9 @@ def _attempt(ti: Any) -> tuple[str, BaseException | None]:
             # reporting a state; the supervisor then reports up_for_retry when retries remain.
             should_retry = ti._ti_context_from_server.should_retry
             return (UP_FOR_RETRY if should_retry else FAILED), startup_error
-        state, _, error = task_runner.run(ti, context, log)
+        state, _, error = _compat.task_runner.run(ti, context, log)
         context["exception"] = error
-        task_runner.finalize(ti, state, context, log, error)
+        _compat.task_runner.finalize(ti, state, context, log, error)
     return _compat.TaskInstanceState(state).value, error
 
 
@@ -143,24 +143,19 @@ def _fire_trigger(defer: Any) -> tuple[str, dict]:
     """Run a deferred task's trigger to its first event; what the task resumes with (dag.test()'s way)."""
     import asyncio
 
-    from airflow.sdk.module_loading import import_string
-    from airflow.sdk.serde import deserialize, serialize
-
-    trigger_kwargs: Any = deserialize(defer.trigger_kwargs)
-    trigger = import_string(defer.classpath)(**trigger_kwargs)
+    trigger_kwargs: Any = _compat.deserialize(defer.trigger_kwargs)
+    trigger = _compat.import_string(defer.classpath)(**trigger_kwargs)
 
     async def first_event() -> Any:
         return await anext(trigger.run(), None)
 
     event = asyncio.run(first_event())
-    next_kwargs = {"event": serialize(event.payload)} if event else defer.next_kwargs
+    next_kwargs = {"event": _compat.serialize(event.payload)} if event else defer.next_kwargs
     return defer.next_method, next_kwargs
 
 
 def _as_operator(task: Any) -> Any:
-    from airflow.sdk.definitions.xcom_arg import XComArg
-
-    if isinstance(task, XComArg):  # a called @task function
+    if isinstance(task, _compat.XComArg):  # a called @task function
         return task.operator  # type: ignore[attr-defined]
     if callable(task) and hasattr(task, "function") and not hasattr(task, "task_id"):
         raise TypeError(
@@ -171,12 +166,10 @@ def _as_operator(task: Any) -> Any:
 
 
 def _as_connection_fields(conn_id: str, conn: Any) -> dict[str, Any]:
-    from airflow.sdk import Connection
-
     if isinstance(conn, str):
-        conn = Connection.from_uri(conn, conn_id=conn_id)
+        conn = _compat.Connection.from_uri(conn, conn_id=conn_id)
     elif isinstance(conn, Mapping):
-        conn = Connection(conn_id=conn_id, **conn)
+        conn = _compat.Connection(conn_id=conn_id, **conn)
     return {
         "conn_type": conn.conn_type,
         "host": conn.host,
@@ -270,16 +263,14 @@ class _DagRunState:
     # - how many instances a mapped task has (get_mapped_ti_count) -
 
     def xcom_arg_length(self, arg: Any) -> int:
-        from airflow.sdk.definitions.xcom_arg import ConcatXComArg, MapXComArg, PlainXComArg, ZipXComArg
-
-        if isinstance(arg, MapXComArg):
+        if isinstance(arg, _compat.MapXComArg):
             return self.xcom_arg_length(arg.arg)
-        if isinstance(arg, ZipXComArg):
+        if isinstance(arg, _compat.ZipXComArg):
             lengths = [self.xcom_arg_length(a) for a in arg.args]
             return max(lengths) if _compat.is_arg_set(arg.fillvalue) else min(lengths)
-        if isinstance(arg, ConcatXComArg):
+        if isinstance(arg, _compat.ConcatXComArg):
             return sum(self.xcom_arg_length(a) for a in arg.args)
-        if not isinstance(arg, PlainXComArg):  # pragma: no cover - a new XComArg kind
+        if not isinstance(arg, _compat.PlainXComArg):  # pragma: no cover - a new XComArg kind
             raise NotImplementedError(f"cannot tell the length of {type(arg).__name__}")
         upstream = arg.operator
         if upstream.get_needs_expansion():
@@ -296,29 +287,24 @@ class _DagRunState:
         return length
 
     def expand_input_length(self, expand_input: Any) -> int:
-        from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput
-        from airflow.sdk.definitions.xcom_arg import XComArg
-
         def length(value: Any) -> int:
-            return self.xcom_arg_length(value) if isinstance(value, XComArg) else len(value)
+            return self.xcom_arg_length(value) if isinstance(value, _compat.XComArg) else len(value)
 
-        if isinstance(expand_input, DictOfListsExpandInput):
+        if isinstance(expand_input, _compat.DictOfListsExpandInput):
             if not expand_input.value:
                 return 0
             return functools.reduce(lambda a, b: a * b, (length(v) for v in expand_input.value.values()), 1)
         return length(expand_input.value)  # expand_kwargs(): one instance per dict
 
     def mapped_ti_count(self, node: Any) -> int:
-        from airflow.sdk.definitions.taskgroup import MappedTaskGroup
-
-        if isinstance(node, MappedTaskGroup):
+        if isinstance(node, _compat.MappedTaskGroup):
             count = self.expand_input_length(node._expand_input)
         elif node.is_mapped:
             count = self.expand_input_length(node._get_specified_expand_input())
         else:
             count = 1
-        group = node.task_group if not isinstance(node, MappedTaskGroup) else node.parent_group
-        while group is not None and not isinstance(group, MappedTaskGroup):
+        group = node.task_group if not isinstance(node, _compat.MappedTaskGroup) else node.parent_group
+        while group is not None and not isinstance(group, _compat.MappedTaskGroup):
             group = group.parent_group
         if group is None:
             return count
@@ -342,8 +328,6 @@ class _DagRunState:
 
     def relevant_upstream_states(self, key: tuple[str, int], upstream_ids: set[str]) -> tuple[list, int]:
         """States of the finished relevant upstream instances, and how many relevant ones exist."""
-        from airflow.sdk.execution_time.task_mapping import get_relevant_map_indexes
-
         task_id, map_index = key
         task = self.dag.task_dict[task_id]
         in_mapped_group = task.get_closest_mapped_task_group() is not None
@@ -353,7 +337,7 @@ class _DagRunState:
             relevant: Any = None
             if in_mapped_group and map_index >= 0:
                 with contextlib.suppress(_Pending):
-                    relevant = get_relevant_map_indexes(
+                    relevant = _compat.get_relevant_map_indexes(
                         task,
                         self.run.run_id,
                         map_index,
@@ -373,8 +357,6 @@ class _DagRunState:
 
     def evaluate(self, key: tuple[str, int]) -> str | None:
         """'run' when ``key`` may run now, a state to set, or None to wait."""
-        from airflow.sdk import TriggerRule as TR
-
         task = self.dag.task_dict[key[0]]
         if not task.upstream_task_ids and not list(task.get_upstreams_only_setups()):
             return "run"
@@ -411,8 +393,6 @@ class _DagRunState:
         return all(state in FINISHED for tid in in_scope for _, state in self.tis_of(tid))
 
     def _direct_relatives(self, key: tuple[str, int], task: Any) -> str | None:
-        from airflow.sdk import TriggerRule as TR
-
         finished, upstream = self.relevant_upstream_states(key, set(task.upstream_task_ids))
         states = [s for _, s in finished]
         success, skipped, failed = states.count(SUCCESS), states.count(SKIPPED), states.count(FAILED)
