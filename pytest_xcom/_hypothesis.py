@@ -1,11 +1,12 @@
 """Hypothesis settings profiles for property tests of XComs, registered and chosen by the plugin.
 
-Profiles (registered whenever hypothesis is importable, so ``--hypothesis-profile`` can name them too):
+Profiles (registered when hypothesis is imported or a profile is asked for, so ``--hypothesis-profile`` can
+name them too):
 
-- ``pytest_xcom-dev``: 50 examples, no deadline. The default on a workstation.
+- ``pytest_xcom-dev``: 50 examples, no deadline. What ``auto`` picks on a workstation.
 - ``pytest_xcom-ci``: 300 examples, no deadline, derandomized (the same examples every run) and the
   failing example's reproduction blob printed: hypothesis's own ``ci`` profile with more examples.
-  The default when hypothesis detects CI (``CI`` set, GitHub Actions, ...).
+  What ``auto`` picks when hypothesis detects CI (``CI`` set, GitHub Actions, ...).
 - ``pytest_xcom-thorough``: 3000 examples and 100 steps per state machine run, no deadline.
 
 No deadline because the first round trip in a process pays for Airflow's imports and pydantic schemas.
@@ -20,6 +21,7 @@ Airflow, and imports hypothesis only to register the profiles.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import pytest
@@ -84,13 +86,16 @@ def configure(config: pytest.Config) -> None:
     Runs before hypothesis's own pytest_configure, so ``--hypothesis-profile=pytest_xcom-ci`` finds the
     profile registered; when that flag is given, it decides and this loads nothing.
     """
+    choice, source = _choice(config)
+    flag = config.getoption("hypothesis_profile", default=None)
+    if choice.lower() == NONE and not flag and "hypothesis" not in sys.modules:
+        return  # nothing asks for the profiles: do not pay for importing hypothesis
     if not register_profiles():
         return
     from hypothesis import settings
     from hypothesis.errors import InvalidArgument
 
-    choice, source = _choice(config)
-    if config.getoption("hypothesis_profile", default=None) or choice.lower() == NONE:
+    if flag or choice.lower() == NONE:
         return
     if choice.lower() == AUTO:
         current = settings.get_current_profile_name()
