@@ -132,10 +132,8 @@ class XComStore:
 
     def pushed(self, task_id: str, *, dag_id: str | None = None, run_id: str | None = None) -> dict[str, Any]:
         """Everything ``task_id`` pushed in the run, {key: value}, for unmapped tasks; see ``records``."""
-        current_dag, current_run = self.current_run or (_PENDING, _PENDING)
-        records = self.records(
-            dag_id=dag_id or current_dag, run_id=run_id or current_run, task_id=task_id, map_index=-1
-        )
+        run = self._ident(task_id, RETURN_KEY, -1, dag_id, run_id)
+        records = self.records(dag_id=run.dag_id, run_id=run.run_id, task_id=task_id, map_index=-1)
         return {r.key: r.value for r in records}
 
     def records(
@@ -225,11 +223,8 @@ class XComStore:
             return
         actual = self.channel().decode(key, self._rows[ident].json)
         if actual != value or type(actual) is not type(value):
-            pushed = {
-                (i.key, i.map_index): self.channel().decode(i.key, row.json)
-                for i, row in self._rows.items()
-                if (i.dag_id, i.run_id, i.task_id) == (ident.dag_id, ident.run_id, task_id)
-            }
+            records = self.records(dag_id=ident.dag_id, run_id=ident.run_id, task_id=task_id)
+            pushed = {(r.key, r.map_index): r.value for r in records}
             raise AssertionError(
                 _msgs.value_mismatch(task_id, key, value, actual, _msgs.pushed_summary(task_id, pushed))
             )
