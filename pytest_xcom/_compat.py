@@ -84,6 +84,7 @@ __all__ = [
     "memoized_type_adapters",
     "request_decoder",
     "response_frame",
+    "secrets_masker_restored",
     "serialize",
     "set_current_context",
     "set_supervisor_comms",
@@ -236,6 +237,23 @@ def memoized_type_adapters() -> Iterator[None]:
         yield
     finally:
         task_runner.TypeAdapter = original  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def secrets_masker_restored() -> Iterator[None]:
+    """Forget, after the block, the secrets a task registered for masking (connection passwords, ...).
+
+    A worker's masker dies with its process; here it is process-wide, and a secret one test masked
+    would be starred out of the next tests' logs and rendered fields.
+    """
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    masker = _secrets_masker()
+    saved = (set(masker.patterns), masker.replacer)
+    try:
+        yield
+    finally:
+        masker.patterns, masker.replacer = saved
 
 
 def max_map_length() -> int:

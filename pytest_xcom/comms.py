@@ -283,12 +283,17 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
 def installed(comms: InMemorySupervisorComms) -> Iterator[InMemorySupervisorComms]:
     """Make ``comms`` the task SDK's channel for the block, restoring the previous one after.
 
-    While it is installed, values made under freezegun's frozen clock serialize as real datetimes.
+    While it is installed, values made under freezegun's frozen clock serialize as real datetimes; the
+    secrets tasks register for masking are forgotten when it is removed.
     """
     previous = _compat.get_supervisor_comms()
     _compat.set_supervisor_comms(comms)
     try:
-        with _compat.frozen_clock_values_serializable(), _compat.memoized_type_adapters():
+        with (
+            _compat.frozen_clock_values_serializable(),
+            _compat.memoized_type_adapters(),
+            _compat.secrets_masker_restored(),
+        ):
             yield comms
     finally:
         _compat.set_supervisor_comms(previous)

@@ -453,3 +453,19 @@ def test_run_dag_runs_a_deferred_tasks_trigger_and_resumes_it(run_dag):
 
 def test_run_task_leaves_a_deferring_task_deferred(run_task):
     assert run_task(_WaitThenReport(task_id="wait")).state == "deferred"
+
+
+def test_secrets_a_task_masks_are_forgotten_after_the_run():
+    from airflow.sdk._shared.secrets_masker import redact
+
+    def use():
+        from airflow.sdk import BaseHook
+
+        return BaseHook.get_connection("db").password == "s3cret-password"
+
+    result = pytest_xcom.run_task(
+        PythonOperator(task_id="use", python_callable=use),
+        connections={"db": {"conn_type": "postgres", "password": "s3cret-password"}},
+    )
+    assert result.return_value is True
+    assert redact("s3cret-password") == "s3cret-password"
