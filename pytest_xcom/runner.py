@@ -512,13 +512,12 @@ class _DagRunState:
             try_number, resume = try_number + 1, None  # retry at once: no reason to wait out retry_delay
         self.states[key] = result.state
         self.results[key] = result
-        self._apply_skips(self.store.channel())
+        self._apply_skips(comms.events)
 
-    def _apply_skips(self, comms: InMemorySupervisorComms) -> None:
+    def _apply_skips(self, events: list[Any]) -> None:
         # Branching and short-circuit operators ask the server to skip downstream instances that have
         # not started (the API server leaves running, successful and failed ones alone).
-        while comms.events:
-            msg = comms.events.pop(0)
+        for msg in events:
             if type(msg).__name__ != "SkipDownstreamTasks":
                 continue
             for item in msg.tasks:
@@ -618,7 +617,6 @@ class DagRunner:
         _provide(comms, variables, connections)
         state = _DagRunState(dag=dag, run=run, store=self.store, conf=conf)
         state.states = {(t.task_id, -1): None for t in dag.tasks if _in_run(t, run)}
-        comms.events.clear()
         previous_ti_count, comms.ti_count = comms.ti_count, state.ti_count
         try:
             with installed(comms):
