@@ -21,6 +21,7 @@ from pytest_xcom._process import worker_globals_restored
 from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
 from pytest_xcom.store import RETURN_KEY, XComStore
+from pytest_xcom.supervisor import child_sockets
 
 __all__ = ["DagRunResult", "DagRunner", "TaskRunResult", "TaskRunner", "run_dag", "run_task"]
 
@@ -82,7 +83,7 @@ def _attempt(ti: Any) -> tuple[str, BaseException | None]:
     import structlog
 
     log = structlog.get_logger(logger_name="task")
-    with worker_globals_restored():
+    with worker_globals_restored(), child_sockets(ti.task):
         try:
             context = ti.get_template_context()
         except Exception as startup_error:
