@@ -145,7 +145,13 @@ class SupervisorSockets:
 
     def _close_sockets(self) -> None:
         self._selector.close()
-        for sock in (self._requests, self.child_end, self._wake_reader, self._wake_writer, *self._log_sockets):
+        for sock in (
+            self._requests,
+            self.child_end,
+            self._wake_reader,
+            self._wake_writer,
+            *self._log_sockets,
+        ):
             sock.close()
         self._log_sockets.clear()
 
