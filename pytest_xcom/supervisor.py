@@ -16,12 +16,13 @@ handed to the task's logger, as the supervisor hands them to the task's log.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import selectors
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from pytest_xcom import _compat
@@ -45,38 +46,42 @@ _REQUEST_DECODER = _compat.request_decoder()
 
 def spawns_python_child(task: Any) -> bool:
     """Whether ``task`` runs its callable in a Python child that connects back to the supervisor."""
-    module = sys.modules.get(_PYTHON_OPERATORS_MODULE)
-    if module is None:
-        return False  # nothing imported the standard provider's operators: no task can be one
-    base = getattr(module, "_BasePythonVirtualenvOperator", None)
-    if base is None:  # pragma: no cover - a provider without the subprocess operators' base
-        return False
     # A mapped task is still a MappedOperator when its attempt starts; its class says what it unmaps to.
     cls = task.operator_class if getattr(task, "is_mapped", False) else type(task)
-    if not (isinstance(cls, type) and issubclass(cls, base)):
+    return _class_spawns_python_child(cls)
+
+
+@functools.lru_cache(maxsize=1024)
+def _class_spawns_python_child(cls: Any) -> bool:
+    # A class's bases never change, so the answer is cached per class: this runs before every task, and
+    # an ABC subclass check costs microseconds.
+    module = sys.modules.get(_PYTHON_OPERATORS_MODULE)
+    if module is None:
+        return False  # the standard provider's operators are not imported: no class can derive from them
+    base = getattr(module, "_BasePythonVirtualenvOperator", None)
+    if base is None or not (isinstance(cls, type) and issubclass(cls, base)):
         return False
     # The child's script connects only where the task SDK can: the same check the script makes.
     return callable(getattr(_compat.task_runner, "reinit_supervisor_comms", None))
 
 
-@contextlib.contextmanager
-def child_sockets(task: Any) -> Iterator[SupervisorSockets | None]:
-    """Serve the installed comms channel over a real socket for the block, if ``task`` needs one.
+_NO_SOCKETS = contextlib.nullcontext()
 
-    Yields the :class:`SupervisorSockets` (or None when the task runs no Python child). The sockets are
-    closed and the thread joined when the block ends, also when it raises.
+
+def child_sockets(task: Any) -> contextlib.AbstractContextManager[SupervisorSockets | None]:
+    """What to enter around an attempt of ``task``: its supervisor sockets if it runs a Python child.
+
+    The :class:`SupervisorSockets` serve the installed comms channel; they are closed and their thread
+    joined when the block ends, also when it raises. For any other task this is a no-op.
     """
     if not spawns_python_child(task):
-        yield None
-        return
+        return _NO_SOCKETS
     serve = getattr(_compat.get_supervisor_comms(), "_serve", None)
     if serve is None:  # not our channel: the child finds no supervisor, as outside a worker
-        yield None
-        return
+        return _NO_SOCKETS
     import structlog
 
-    with SupervisorSockets(serve, structlog.get_logger(logger_name="task")) as sockets:
-        yield sockets
+    return SupervisorSockets(serve, structlog.get_logger(logger_name="task"))
 
 
 class SupervisorSockets:

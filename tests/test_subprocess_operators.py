@@ -149,8 +149,7 @@ def test_a_failure_in_the_child_fails_the_task_with_its_message(make, run_task):
     assert "the child failed" in str(result.error)
 
 
-@needs_reconnect
-def test_the_decorators_run_in_run_task_and_run_dag(run_dag, xcom_comms):
+def _decorated_dag():
     with DAG("deco", schedule=None) as dag:
 
         @task
@@ -171,12 +170,28 @@ def test_the_decorators_run_in_run_task_and_run_dag(run_dag, xcom_comms):
             return f"total={value}"
 
         describe(total(numbers()))
+    return dag
 
-    result = run_dag(dag, variables={"factor": "10"}, logical_date=LOGICAL_DATE)
+
+@needs_reconnect
+def test_the_decorators_run_in_run_dag(run_dag, xcom_comms):
+    result = run_dag(_decorated_dag(), variables={"factor": "10"}, logical_date=LOGICAL_DATE)
 
     assert result.state == "success", {k: t.error for k, t in result.tasks.items()}
     assert result.xcoms[("total", -1, "return_value")] == 60
     assert result.xcoms[("describe", -1, "return_value")] == "total=60"
+    assert xcom_comms.variables["described"] == "yes"
+
+
+@needs_reconnect
+def test_the_decorators_run_in_run_task(run_task, xcom_store, xcom_comms):
+    dag = _decorated_dag()
+    xcom_store.seed("numbers", [4, 5])
+    total = run_task(dag.task_dict["total"], variables={"factor": "2"})
+    described = run_task(dag.task_dict["describe"])
+
+    assert (total.state, total.return_value) == ("success", 18)
+    assert (described.state, described.return_value) == ("success", "total=18")
     assert xcom_comms.variables["described"] == "yes"
 
 
