@@ -95,9 +95,6 @@ class SupervisorSockets:
     def __init__(self, serve: Callable[[Any], Any], logger: Any):
         self._serve = serve
         self._logger = logger
-        self._selector = selectors.DefaultSelector()
-        self._requests, self.child_end = socket.socketpair()
-        self._wake_reader, self._wake_writer = socket.socketpair()
         self._request_buffer = bytearray()
         self._log_sockets: list[socket.socket] = []
         self._stopping = threading.Event()
@@ -105,16 +102,22 @@ class SupervisorSockets:
         self.error: BaseException | None = None
         """What stopped the serving thread, if anything did."""
         self._previous_fd: str | None = None
-        # A response the child never reads must not block the thread for good.
-        self._requests.settimeout(_SEND_TIMEOUT_SECONDS)
-        self._selector.register(self._requests, selectors.EVENT_READ, self._on_requests)
-        self._selector.register(self._wake_reader, selectors.EVENT_READ, self._on_wake)
+        self._published = False
 
     def __enter__(self) -> SupervisorSockets:
-        os.set_inheritable(self.child_end.fileno(), True)
-        self._previous_fd = os.environ.get(FD_VARIABLE)
-        os.environ[FD_VARIABLE] = str(self.child_end.fileno())
+        # Opened here, not in __init__, so that nothing is left open by an instance never entered.
+        self._selector = selectors.DefaultSelector()
+        self._requests, self.child_end = socket.socketpair()
+        self._wake_reader, self._wake_writer = socket.socketpair()
         try:
+            # A response the child never reads must not block the thread for good.
+            self._requests.settimeout(_SEND_TIMEOUT_SECONDS)
+            self._selector.register(self._requests, selectors.EVENT_READ, self._on_requests)
+            self._selector.register(self._wake_reader, selectors.EVENT_READ, self._on_wake)
+            os.set_inheritable(self.child_end.fileno(), True)
+            self._previous_fd = os.environ.get(FD_VARIABLE)
+            os.environ[FD_VARIABLE] = str(self.child_end.fileno())
+            self._published = True
             self._thread.start()
         except BaseException:
             self._restore_fd_variable()
@@ -143,6 +146,9 @@ class SupervisorSockets:
         return self._thread.is_alive()
 
     def _restore_fd_variable(self) -> None:
+        if not self._published:
+            return
+        self._published = False
         if self._previous_fd is None:
             os.environ.pop(FD_VARIABLE, None)
         else:

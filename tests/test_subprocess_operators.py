@@ -52,17 +52,9 @@ needs_reconnect = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
-def _no_uv():
+def _no_uv(monkeypatch):
     # Without uv Airflow builds the venv with `python -m venv`, which needs no network; with uv it would.
-    saved = os.environ.get("AIRFLOW__STANDARD__VENV_INSTALL_METHOD")
-    os.environ["AIRFLOW__STANDARD__VENV_INSTALL_METHOD"] = "pip"
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop("AIRFLOW__STANDARD__VENV_INSTALL_METHOD", None)
-        else:
-            os.environ["AIRFLOW__STANDARD__VENV_INSTALL_METHOD"] = saved
+    monkeypatch.setenv("AIRFLOW__STANDARD__VENV_INSTALL_METHOD", "pip")
 
 
 def _open_fds() -> set[str]:
