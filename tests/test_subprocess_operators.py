@@ -189,6 +189,45 @@ def test_the_decorators_run_in_run_task(run_task, xcom_store, xcom_comms):
     assert xcom_comms.variables["described"] == "yes"
 
 
+@needs_reconnect
+def test_a_connection_is_read_in_the_child(run_task):
+    with DAG("conn", schedule=None):
+
+        @task.external_python(python=sys.executable)
+        def where():
+            from airflow.sdk import Connection
+
+            conn = Connection.get("warehouse")
+            return {"host": conn.host, "port": conn.port, "schema": conn.schema}
+
+        called = where()
+
+    result = run_task(called, connections={"warehouse": "postgresql://user:secret@db.example:5432/sales"})
+
+    assert (result.state, result.return_value) == (
+        "success",
+        {"host": "db.example", "port": 5432, "schema": "sales"},
+    )
+
+
+@needs_reconnect
+def test_each_mapped_instance_gets_its_own_socket(run_dag):
+    with DAG("mapped", schedule=None) as dag:
+
+        @task.external_python(python=sys.executable)
+        def scaled(value):
+            from airflow.sdk import Variable
+
+            return value * int(Variable.get("factor"))
+
+        scaled.expand(value=[1, 2])
+
+    result = run_dag(dag, variables={"factor": "3"}, logical_date=LOGICAL_DATE)
+
+    assert result.task_states == {("scaled", 0): "success", ("scaled", 1): "success"}
+    assert [result.xcoms[("scaled", i, "return_value")] for i in (0, 1)] == [3, 6]
+
+
 # -- which tasks get a socket, and its lifetime ---------------------------------------------------------
 
 
