@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import selectors
 import socket
@@ -234,13 +235,15 @@ class SupervisorSockets:
 
 
 class _LogLines:
-    """Reads one logs socket: JSON lines, handed to the task's logger by Airflow's own log processor."""
+    """Reads one logs socket: the child's JSON log lines, each handed to the task's logger.
+
+    As the supervisor's ``process_log_messages_from_subprocess`` does, except that the timestamp stays
+    the child's text (parsing it there breaks under a frozen clock) and a line that cannot be read is
+    dropped instead of stopping the thread that also answers the child's requests.
+    """
 
     def __init__(self, logger: Any, selector: selectors.BaseSelector):
-        from airflow.sdk.execution_time.supervisor import process_log_messages_from_subprocess
-
-        self._lines = process_log_messages_from_subprocess((logger,))
-        next(self._lines)
+        self._logger = logger
         self._selector = selector
         self._buffer = bytearray()
 
@@ -252,12 +255,28 @@ class _LogLines:
         if not data:
             # The child exited: what is left is its last line, without a newline.
             if self._buffer:
-                self._lines.send(bytes(self._buffer))
+                self._emit(bytes(self._buffer))
                 self._buffer.clear()
             self._selector.unregister(sock)
             return
         self._buffer += data
         while (end := self._buffer.find(b"\n")) != -1:
-            line = bytes(self._buffer[: end + 1])
+            line = bytes(self._buffer[:end])
             del self._buffer[: end + 1]
-            self._lines.send(line)
+            self._emit(line)
+
+    def _emit(self, line: bytes) -> None:
+        from structlog.stdlib import NAME_TO_LEVEL
+
+        try:
+            event = json.loads(line)
+            level = NAME_TO_LEVEL.get(event.pop("level", None))
+        except (ValueError, AttributeError, TypeError):
+            return  # not a structured log line: the supervisor logs and skips it too
+        if level is None:
+            return
+        message = event.pop("event", None) or ""
+        if exception := event.pop("exception", None):
+            event["error_detail"] = exception
+        with contextlib.suppress(ValueError):  # a logger whose output was closed
+            self._logger.log(level, message, **event)

@@ -257,10 +257,12 @@ def _client(sockets: SupervisorSockets):
 
 def test_requests_are_answered_and_the_child_logs_reach_the_task_logger():
     import structlog
+    from freezegun import freeze_time
 
     m = _compat.comms_messages
     fds, threads = _open_fds(), set(threading.enumerate())
-    with structlog.testing.capture_logs() as logs:
+    # The child's clock is not frozen, the test's may be: its timestamps must not stop the thread.
+    with freeze_time("2024-06-01"), structlog.testing.capture_logs() as logs:
         with SupervisorSockets(_serve_variables, structlog.get_logger(logger_name="task")) as sockets:
             assert os.environ[FD_VARIABLE] == str(sockets.child_end.fileno())
             client = _client(sockets)
@@ -268,16 +270,17 @@ def test_requests_are_answered_and_the_child_logs_reach_the_task_logger():
                 assert client.send(m.GetVariable(key="k")).value == "v"
                 sent = client.send(m.ResendLoggingFD())
                 with os.fdopen(sent.fds[0], "wb", buffering=0) as log_io:
-                    log_io.write(b'{"event": "from the child", "level": "warning", "n": 3}\n')
+                    log_io.write(b'{"event": "from the child", "level": "warning", "n": 3,')
+                    log_io.write(b' "timestamp": "2026-01-02T03:04:05.000006Z"}\nnot json\n')
                     log_io.write(b'{"event": "last words", "level": "info"}')
                 assert client.send(m.GetVariable(key="k")).value == "v"
             finally:
                 client.socket.close()
 
     assert not sockets.serving and sockets.error is None
-    assert [(e["event"], e["log_level"]) for e in logs] == [
-        ("from the child", "warning"),
-        ("last words", "info"),
+    assert [(e["event"], e["log_level"], e.get("n")) for e in logs] == [
+        ("from the child", "warning", 3),
+        ("last words", "info", None),
     ]
     assert FD_VARIABLE not in os.environ
     assert _open_fds() == fds and set(threading.enumerate()) == threads
