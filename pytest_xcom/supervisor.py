@@ -4,8 +4,10 @@
 / ``@task.virtualenv`` start a second Python process whose script calls the task SDK's
 ``reinit_supervisor_comms()``: it opens the socket whose number is in ``__AIRFLOW_SUPERVISOR_FD``, asks
 for a logs socket (``ResendLoggingFD``, answered with a file descriptor passed over the socket) and then
-reads Variables, Connections and XComs through it. A worker's supervisor owns both sockets; dag.test()
-makes such a socket pair around every task.
+reads Variables, Connections and XComs through it. A worker's supervisor owns both sockets and answers
+on them. (dag.test() makes such a pair around every task but, in Airflow 3.1 to 3.3, answers the child's
+requests on its in-process channel instead of the socket: a child that asks for anything but its logs
+socket waits there for ever. Airflow 3.0's child script does not reconnect at all.)
 
 Here the pair is made only around a task of one of those operators (a socket pair and a thread cost more
 than a small in-process task), and a thread answers each request frame through the same in-memory API

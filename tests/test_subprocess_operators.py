@@ -3,8 +3,9 @@
 ExternalPythonOperator, PythonVirtualenvOperator, their branch variants and ``@task.external_python`` /
 ``@task.virtualenv`` start a child whose script reconnects to the supervisor over the socket named in
 ``__AIRFLOW_SUPERVISOR_FD`` and reads Variables and XComs through it. run_task and run_dag serve the
-in-memory API over a real socket pair for them; the differential tests compare whole DAGs of them with
-Airflow's dag.test().
+in-memory API over a real socket pair for them, as a worker's supervisor does. The differential tests
+compare whole DAGs of them with Airflow's dag.test(), whose children cannot send requests (see
+tests/dags_subprocess/python_children.py): what a child reads and writes is checked here.
 
 The virtualenvs install nothing (no network): see tests/dags_subprocess/virtualenv.py.
 """
