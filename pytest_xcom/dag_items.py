@@ -125,7 +125,11 @@ class _DagCheckItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, DagCheckFailed):
-            return str(excinfo.value)
+            # Paths as pytest shows them (from the rootdir), so that editors and terminals can open them.
+            folder_id = self.parent.parent.nodeid
+            return "\n".join(
+                f"{folder_id}/{p.file}:{p.line}: {p.cause}\n  fix: {p.fix}" for p in excinfo.value.problems
+            )
         return super().repr_failure(excinfo, style=style)
 
     def folder(self) -> Any:
