@@ -53,6 +53,19 @@ def _as_operator(task: Any) -> Any:
     return operator
 
 
+def _checked_params(task: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` validated against the task's and DAG's declared Params, as a triggered run's conf is."""
+    import copy
+
+    checked = {}
+    for key, value in params.items():
+        declared = task.params.get_param(key) if key in task.params else None
+        if declared is None and task.has_dag() and key in task.dag.params:
+            declared = task.dag.params.get_param(key)
+        checked[key] = copy.deepcopy(declared).resolve(value) if declared is not None else value
+    return checked
+
+
 @dataclass
 class TaskRenderer:
     """Renders tasks' template fields in one test's DAG runs, reading XComs from its store."""
@@ -89,8 +102,7 @@ class TaskRenderer:
         seen = len(comms.events)
         with installed(comms), worker_globals_restored():
             context = ti.get_template_context()
-            for key, value in (params or {}).items():
-                context["params"][key] = value  # validated against a declared Param, as conf would be
+            context["params"].update(_checked_params(ti.task, params or {}))
             _prepare()(ti, structlog.get_logger(logger_name="task"), context)
         shown: dict[str, Any] = {}
         for event in comms.events[seen:]:
