@@ -120,7 +120,7 @@ def test_render_task_outside_pytest_uses_its_own_store():
     assert pytest_xcom.render_task(op, logical_date=LOGICAL_DATE)["bash_command"] == "echo 20240102"
 
 
-DIFFERENTIAL_DAG = '''
+DIFFERENTIAL_DAG = """
 from airflow.sdk import DAG, Param, task
 from airflow.providers.standard.operators.python import PythonOperator
 
@@ -153,7 +153,7 @@ with DAG(
         op_kwargs={"label": "{{ dag_run.conf.get('n', 0) }}"},
     )
     up >> templated
-'''
+"""
 
 
 @pytest.mark.slow
