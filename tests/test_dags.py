@@ -76,11 +76,12 @@ READS_AT_PARSE = """
         EmptyOperator(task_id="a")
 """
 
-LOOPS = """
+# Bounded, so that a broken timeout fails the test instead of hanging it.
+SLOW = """
+    import time
     from airflow.sdk import DAG
 
-    while True:
-        pass
+    time.sleep(10)
 """
 
 # No "airflow" in the text: the DAG processor's heuristic skips the file unless safe mode is off.
@@ -194,8 +195,8 @@ def test_cycle_and_duplicate_dag_id_point_at_the_dag(tmp_path):
 
 @pytest.mark.airflow_config({"core.dagbag_import_timeout": 0.2})
 def test_a_file_parsing_longer_than_the_import_timeout_fails(tmp_path):
-    found = load_dags(write(tmp_path, {"loops.py": LOOPS}))
-    [problem] = found.file_problems("loops.py")
+    found = load_dags(write(tmp_path, {"slow.py": SLOW}))
+    [problem] = found.file_problems("slow.py")
     assert "dagbag_import_timeout" in problem.cause
     assert "into tasks" in problem.fix
 
