@@ -350,11 +350,21 @@ def _plain(value: Any) -> Any:
     return getattr(value, "value", value)  # an enum member as the string the serializer writes
 
 
+def _str_keys(value: Any) -> Any:
+    # The serializer writes a schema's dict keys as str(key) ({1: "One"} -> {"1": "One"}), which the UI
+    # expects: not a change worth failing a DAG for.
+    if isinstance(value, dict):
+        return {str(k): _str_keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_str_keys(v) for v in value]
+    return value
+
+
 def _param_summary(params: Any) -> dict[str, Any]:
     summary = {}
     for key in params.keys():
         param = params.get_param(key)
-        summary[key] = (repr(getattr(param, "value", None)), repr(getattr(param, "schema", None)))
+        summary[key] = (repr(getattr(param, "value", None)), _str_keys(getattr(param, "schema", None)))
     return summary
 
 
@@ -395,12 +405,14 @@ def serialization_differences(dag: Any) -> list[tuple[str, str]]:
                     _plain(other.trigger_rule),
                 )
             )
-    if _param_summary(dag.params) != _param_summary(restored.params):
-        differences.append(
-            _msgs.dag_roundtrip_changed(
-                dag.dag_id, "params", _param_summary(dag.params), _param_summary(restored.params)
+    ours_params, theirs_params = _param_summary(dag.params), _param_summary(restored.params)
+    for key in sorted(set(ours_params) | set(theirs_params)):
+        if ours_params.get(key) != theirs_params.get(key):
+            differences.append(
+                _msgs.dag_roundtrip_changed(
+                    dag.dag_id, f"param {key!r}", ours_params.get(key), theirs_params.get(key)
+                )
             )
-        )
     return differences
 
 

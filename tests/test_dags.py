@@ -258,3 +258,17 @@ def test_rules_report_each_convention_broken(tmp_path):
 def test_a_missing_folder_is_refused_with_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope"):
         load_dags(tmp_path / "nope")
+
+
+@pytest.mark.slow
+def test_airflows_example_dags_load_as_dagbag_loads_them_and_all_survive_the_round_trip(airflow_dagbag):
+    from pathlib import Path
+
+    examples = Path(pytest.importorskip("airflow.example_dags").__file__).parent
+    ours = load_dags(examples)
+    theirs = airflow_dagbag(examples)
+    assert sorted(ours.dags) == sorted(theirs.dags)
+    assert sorted(ours.import_errors) == sorted(theirs.import_errors)
+    assert ours.parse_time_access == {}
+    problems = {dag_id: found for dag_id in ours.dags if (found := ours.dag_problems(dag_id))}
+    assert problems == {}
