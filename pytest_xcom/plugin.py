@@ -165,6 +165,7 @@ def airflow_config() -> Iterator[AirflowConfig]:
 
 @pytest.fixture(autouse=True)
 def _xcom_airflow_config_marker(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Apply a test's ``airflow_config`` markers (the closest wins) for the test; restore afterwards."""
     markers = list(request.node.iter_markers("airflow_config"))
     if not markers:
         yield
@@ -175,12 +176,13 @@ def _xcom_airflow_config_marker(request: pytest.FixtureRequest) -> Iterator[Any]
         yield config
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def dag_folder(pytestconfig: pytest.Config) -> DagFolder:
     """The DAG folder of the ini option ``xcom_dags`` (or ``--xcom-dags``), parsed as the DAG processor does.
 
     ``.dags`` ({dag_id: DAG}), ``.import_errors`` ({file relative to the folder: message}),
-    ``.dag_files`` ({dag_id: file}) and ``.parse_time_access``. Parsed once per session.
+    ``.dag_files`` ({dag_id: file}) and ``.parse_time_access``. Parsed once per session (or xdist
+    worker) and shared by every test, like the collected DAG checks: do not change the DAGs.
     """
     folders = dag_items.configured_folders(pytestconfig)
     if not folders:
