@@ -77,6 +77,9 @@ def collect(session: pytest.Session, items: list[pytest.Item]) -> None:
         return
     rules(session.config)  # refuse an unknown rule before parsing anything
     for folder in folders:
+        if not folder.is_dir():
+            raise pytest.UsageError(_msgs.dag_folder_missing(str(folder)))
+    for folder in folders:
         try:
             nodeid = folder.relative_to(session.config.rootpath).as_posix()
         except ValueError:

@@ -57,3 +57,29 @@ def test_a_missing_file_is_a_usage_error_naming_it(pytester):
     result = pytester.runpytest_subprocess()
     result.stdout.fnmatch_lines(["*xcom_variables: file*nope.json*does not exist*"])
     result.assert_outcomes(errors=1)
+
+
+@pytest.mark.slow
+def test_the_example_secrets_files_work_as_the_readme_shows(pytester):
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parent.parent / "examples" / "secrets"
+    for name in ("variables.json", "connections.yaml"):
+        (pytester.path / name).write_text((examples / name).read_text())
+    pytester.makeini("[pytest]\nxcom_variables = variables.json\nxcom_connections = connections.yaml\n")
+    pytester.makepyfile(
+        """
+        from airflow.providers.standard.operators.bash import BashOperator
+
+        def test_templates_read_them(render_task):
+            op = BashOperator(
+                task_id="t",
+                bash_command="{{ var.value.sales_bucket }} {{ var.json.sales_limits.max_rows }} "
+                "{{ conn.warehouse.host }}:{{ conn.warehouse.port }}/{{ conn.warehouse.schema }}",
+            )
+            expected = "s3://example-sales 1000 warehouse.internal:5432/analytics"
+            assert render_task(op)["bash_command"] == expected
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1)

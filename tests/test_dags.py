@@ -66,11 +66,12 @@ DUPLICATE = """
 """
 
 READS_AT_PARSE = """
-    from airflow.sdk import DAG, Connection, Variable
+    from airflow.sdk import DAG, BaseXCom, Connection, Variable
     from airflow.providers.standard.operators.empty import EmptyOperator
 
     threshold = Variable.get("threshold", default="5")
     host = Connection.get("warehouse").host
+    last = BaseXCom.get_one(key="count", dag_id="other", task_id="count", run_id="r1")
 
     with DAG("reads", schedule=None):
         EmptyOperator(task_id="a")
@@ -208,14 +209,18 @@ def test_reads_at_parse_time_are_named_with_their_line(tmp_path):
     )
     assert found.import_errors == {}
     calls = [(a.line, a.call) for a in found.parse_time_access["reads.py"]]
-    assert calls == [(5, "Variable.get('threshold')"), (6, "a lookup of connection 'warehouse'")]
+    assert calls == [
+        (5, "Variable.get('threshold')"),
+        (6, "a lookup of connection 'warehouse'"),
+        (7, "an XCom pull of 'count' from task 'count'"),
+    ]
     problems = found.file_problems("reads.py")
-    assert [p.line for p in problems] == [5, 6]
+    assert [p.line for p in problems] == [5, 6, 7]
     assert all("read it inside the task, or use a template" in p.fix for p in problems)
 
 
 def test_a_parse_time_read_of_a_missing_variable_is_also_an_import_error(tmp_path):
-    text = READS_AT_PARSE.replace(', default="5"', "").replace('host = Connection.get("warehouse").host', "")
+    text = READS_AT_PARSE.replace(', default="5"', "").replace("host =", "# ").replace("last =", "# ")
     found = load_dags(write(tmp_path, {"reads.py": text}))
     problems = found.file_problems("reads.py")
     assert "Variable.get('threshold')" in problems[0].cause

@@ -134,3 +134,10 @@ def test_without_a_dag_folder_nothing_is_collected_and_airflow_is_not_imported(p
     )
     result = pytester.runpytest_subprocess("-p", "pytest_xcom")
     result.assert_outcomes(passed=1)
+
+
+@pytest.mark.slow
+def test_a_missing_folder_is_a_usage_error(pytester):
+    result = pytester.runpytest_subprocess("--xcom-dags", "nope")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*DAG folder*nope*does not exist*"])
