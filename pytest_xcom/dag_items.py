@@ -7,7 +7,7 @@ Each folder is parsed once per session (once per xdist worker) at collection; th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -97,7 +97,7 @@ class DagCheckFailed(Exception):
 
 
 class DagFolderCollector(pytest.Collector):
-    def collect(self) -> list[pytest.Node]:
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
         folder = dag_folder(self.config, self.path)
         files = list(dict.fromkeys([*folder.files, *folder.import_errors]))
         return [
@@ -109,15 +109,23 @@ class DagFolderCollector(pytest.Collector):
 
 
 class DagFileCollector(pytest.Collector):
-    def collect(self) -> list[pytest.Node]:
-        folder = dag_folder(self.config, self.parent.path)
+    @property
+    def folder_node(self) -> DagFolderCollector:
+        return cast(DagFolderCollector, self.parent)
+
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        folder = dag_folder(self.config, self.folder_node.path)
         file = self.name
-        nodes: list[pytest.Node] = [DagFileItem.from_parent(self, name=FILE_ITEM)]
+        nodes: list[pytest.Item | pytest.Collector] = [DagFileItem.from_parent(self, name=FILE_ITEM)]
         nodes += [DagItem.from_parent(self, name=dag_id) for dag_id in folder.dags_in(file)]
         return nodes
 
 
 class _DagCheckItem(pytest.Item):
+    @property
+    def file_node(self) -> DagFileCollector:
+        return cast(DagFileCollector, self.parent)
+
     def problems(self) -> list[Any]:
         raise NotImplementedError
 
@@ -129,24 +137,24 @@ class _DagCheckItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, DagCheckFailed):
             # Paths as pytest shows them (from the rootdir), so that editors and terminals can open them.
-            folder_id = self.parent.parent.nodeid
+            folder_id = self.file_node.folder_node.nodeid
             return "\n".join(
                 f"{folder_id}/{p.file}:{p.line}: {p.cause}\n  fix: {p.fix}" for p in excinfo.value.problems
             )
         return super().repr_failure(excinfo, style=style)
 
     def folder(self) -> Any:
-        return dag_folder(self.config, self.parent.parent.path)
+        return dag_folder(self.config, self.file_node.folder_node.path)
 
 
 class DagFileItem(_DagCheckItem):
     """Parses as the DAG processor would: no import error, timeout, cycle, duplicate or parse-time read."""
 
     def problems(self) -> list[Any]:
-        return self.folder().file_problems(self.parent.name)
+        return self.folder().file_problems(self.file_node.name)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.parent.path, 0, f"{self.parent.name}::{FILE_ITEM}"
+        return self.file_node.path, 0, f"{self.file_node.name}::{FILE_ITEM}"
 
 
 class DagItem(_DagCheckItem):
@@ -159,4 +167,5 @@ class DagItem(_DagCheckItem):
         from pytest_xcom.dags import dag_line
 
         folder = self.folder()
-        return self.parent.path, dag_line(self.parent.path, folder.dags[self.name]) - 1, f"DAG {self.name}"
+        path = self.file_node.path
+        return path, dag_line(path, folder.dags[self.name]) - 1, f"DAG {self.name}"

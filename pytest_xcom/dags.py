@@ -181,9 +181,9 @@ def _new_dagbag(folder: Path) -> Any:
     try:
         from airflow.dag_processing.dagbag import DagBag
     except ImportError:  # Airflow < 3.2
-        from airflow.models.dagbag import DagBag
+        from airflow.models.dagbag import DagBag as LegacyDagBag  # type: ignore[attr-defined]
 
-        return DagBag(folder, include_examples=False, collect_dags=False, bundle_path=folder)
+        return LegacyDagBag(folder, include_examples=False, collect_dags=False, bundle_path=folder)
     return DagBag(folder, collect_dags=False, bundle_path=folder)
 
 
