@@ -16,29 +16,29 @@ DAGS = Path(__file__).parent / "dags"
 
 
 @pytest.fixture(scope="module")
-def dag_folder():
+def parsed():
     return load_dags(DAGS)
 
 
-def test_no_import_errors(dag_folder):
-    assert dag_folder.import_errors == {}
+def test_no_import_errors(parsed):
+    assert parsed.import_errors == {}
 
 
-def test_the_expected_dags_are_there(dag_folder):
-    assert sorted(dag_folder.dags) == ["daily_sales", "sales_report"]
+def test_the_expected_dags_are_there(parsed):
+    assert sorted(parsed.dags) == ["daily_sales", "sales_report"]
 
 
-def test_no_file_reads_variables_connections_or_xcoms_while_parsed(dag_folder):
-    assert dag_folder.parse_time_access == {}
+def test_no_file_reads_variables_connections_or_xcoms_while_parsed(parsed):
+    assert parsed.parse_time_access == {}
 
 
 @pytest.mark.parametrize("dag_id", ["daily_sales", "sales_report"])
-def test_each_dag_survives_serialization_and_follows_the_house_rules(dag_folder, dag_id):
-    problems = dag_folder.dag_problems(dag_id, rules=["tags", "owner", "retries", "no_catchup"])
+def test_each_dag_survives_serialization_and_follows_the_house_rules(parsed, dag_id):
+    problems = parsed.dag_problems(dag_id, rules=["tags", "owner", "retries", "no_catchup"])
     assert problems == [], "\n".join(map(str, problems))
 
 
-def test_the_house_rules(dag_folder):
-    for dag in dag_folder.dags.values():
+def test_the_house_rules(parsed):
+    for dag in parsed.dags.values():
         assert dag.tags, f"{dag.dag_id} has no tags"
         assert all(task.retries >= 1 for task in dag.tasks), f"{dag.dag_id} has a task without retries"

@@ -277,3 +277,9 @@ def test_airflows_example_dags_load_as_dagbag_loads_them_and_all_survive_the_rou
     assert ours.parse_time_access == {}
     problems = {dag_id: found for dag_id in ours.dags if (found := ours.dag_problems(dag_id))}
     assert problems == {}
+
+
+@pytest.mark.airflow_config({"core.dag_ignore_file_syntax": "regexp"})
+def test_the_ignore_file_syntax_setting_applies(tmp_path):
+    found = load_dags(write(tmp_path, {"good.py": GOOD, "skip_me.py": BROKEN, ".airflowignore": "skip_.*\n"}))
+    assert found.files == ["good.py"]
