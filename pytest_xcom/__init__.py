@@ -10,15 +10,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "AirflowConfig",
+    "DagFolder",
     "DagRunResult",
     "DagRunner",
     "InMemoryTaskInstance",
+    "RenderedFields",
     "TaskContextFactory",
+    "TaskRenderer",
     "TaskRunResult",
     "TaskRunner",
     "XComRecord",
     "XComStore",
     "assert_roundtrips",
+    "load_dags",
+    "render_task",
     "roundtrip",
     "run_dag",
     "run_task",
@@ -28,6 +34,12 @@ __all__ = [
 pytest_plugins = ["pytest_xcom.plugin"]
 
 _LAZY = {
+    "AirflowConfig": "pytest_xcom.config",
+    "DagFolder": "pytest_xcom.dags",
+    "load_dags": "pytest_xcom.dags",
+    "RenderedFields": "pytest_xcom.render",
+    "TaskRenderer": "pytest_xcom.render",
+    "render_task": "pytest_xcom.render",
     "assert_roundtrips": "pytest_xcom.roundtrips",
     "roundtrip": "pytest_xcom.roundtrips",
     "DagRunResult": "pytest_xcom.runner",
@@ -43,7 +55,10 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from pytest_xcom.config import AirflowConfig
     from pytest_xcom.context import InMemoryTaskInstance, TaskContextFactory
+    from pytest_xcom.dags import DagFolder, load_dags
+    from pytest_xcom.render import RenderedFields, TaskRenderer, render_task
     from pytest_xcom.roundtrips import assert_roundtrips, roundtrip
     from pytest_xcom.runner import DagRunner, DagRunResult, TaskRunner, TaskRunResult, run_dag, run_task
     from pytest_xcom.store import XComRecord, XComStore

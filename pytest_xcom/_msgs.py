@@ -97,3 +97,123 @@ def unsupported_message(msg_type: str) -> str:
         f"pytest_xcom does not answer {msg_type} from a task yet; this call needs a real Airflow "
         "deployment (or dag.test()). Please report it if your task needs it."
     )
+
+
+# -- DAG folder checks: each returns (cause, fix) ---------------------------------------------------------
+
+
+def dag_folder_missing(path: str) -> str:
+    return (
+        f"DAG folder {path!r} does not exist or is not a directory. Pass the folder your DAG files live in "
+        "(relative paths are read from where pytest runs; the ini option xcom_dags from the ini file's)."
+    )
+
+
+def parse_time_access(call: str, source: str) -> tuple[str, str]:
+    where = f" (`{source}`)" if source else ""
+    return (
+        f"{call} while the file is parsed{where}: the DAG processor runs this on every parse, every "
+        "30 seconds or so, and a value read now is frozen into the DAG until the next parse",
+        "read it inside the task, or use a template ({{ var.value.<key> }}, {{ conn.<conn_id> }}, "
+        "{{ ti.xcom_pull(...) }}) in a templated field",
+    )
+
+
+def dag_parse_timeout(detail: str) -> tuple[str, str]:
+    return (
+        f"parsing the file took longer than [core] dagbag_import_timeout: {detail}",
+        "move slow top-level work (API calls, queries, large imports, big loops) into tasks; or raise "
+        "dagbag_import_timeout (pytest.mark.airflow_config({'core.dagbag_import_timeout': ...}))",
+    )
+
+
+def dag_cycle(detail: str) -> tuple[str, str]:
+    return (
+        f"the DAG's dependencies form a cycle: {detail}",
+        "remove the dependency (>>, set_upstream, an XComArg) that closes the loop",
+    )
+
+
+def dag_duplicate(detail: str, other_file: str) -> tuple[str, str]:
+    return (
+        f"the same dag_id is defined in two files: {detail}",
+        f"give one of the two DAGs another dag_id (the other is in {other_file}); the DAG processor keeps "
+        "whichever file it parses first",
+    )
+
+
+def dag_import_error(message: str) -> tuple[str, str]:
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    last = lines[-1].strip() if lines else message
+    return (
+        f"the file does not import: {last}\n{message.rstrip()}",
+        "fix the error at the line above; the DAG processor would show this file under Import Errors "
+        "and load none of its DAGs",
+    )
+
+
+def dag_not_serializable(dag_id: str, detail: str) -> tuple[str, str]:
+    return (
+        f"DAG {dag_id!r} cannot be serialized for the scheduler: {detail}",
+        "keep operator arguments, params and default_args to JSON-able values (str, numbers, lists, dicts, "
+        "datetimes); build other objects inside the task",
+    )
+
+
+def dag_roundtrip_changed(dag_id: str, what: str, before: object, after: object) -> tuple[str, str]:
+    return (
+        f"DAG {dag_id!r} changes in the scheduler's serialization round trip: {what} is {before!r} "
+        f"in the file but {after!r} after serialization",
+        "the scheduler runs the serialized DAG: set this through a constructor argument Airflow "
+        "serializes instead of changing the object after it is built",
+    )
+
+
+def rule_tags(dag_id: str) -> tuple[str, str]:
+    return (f"DAG {dag_id!r} has no tags (rule 'tags')", "add tags=[...] to the DAG")
+
+
+def rule_owner(dag_id: str, task_ids: list[str], default: str) -> tuple[str, str]:
+    return (
+        f"DAG {dag_id!r}: tasks {task_ids} have the default owner {default!r} (rule 'owner')",
+        "set default_args={'owner': '<team>'} on the DAG, or owner= on each task",
+    )
+
+
+def rule_retries(dag_id: str, task_ids: list[str]) -> tuple[str, str]:
+    return (
+        f"DAG {dag_id!r}: tasks {task_ids} have no retries (rule 'retries')",
+        "set default_args={'retries': 1} (or more) on the DAG, or retries= on each task",
+    )
+
+
+def rule_no_catchup(dag_id: str) -> tuple[str, str]:
+    return (f"DAG {dag_id!r} has catchup on (rule 'no_catchup')", "pass catchup=False to the DAG")
+
+
+def rule_description(dag_id: str) -> tuple[str, str]:
+    return (
+        f"DAG {dag_id!r} has neither description nor doc_md (rule 'description')",
+        "pass description='...' (or doc_md) to the DAG",
+    )
+
+
+def unknown_dag_rule(name: str, known: Iterable[str]) -> str:
+    known = sorted(known)
+    return (
+        f"xcom_dag_rules: unknown rule {name!r}{did_you_mean(name, known)}; the rules are: {_quoted(known)}"
+    )
+
+
+def airflow_config_key(key: str) -> str:
+    return (
+        f"Airflow config key {key!r} is not 'section.key': write it as in airflow.cfg, e.g. "
+        "'core.dagbag_import_timeout'"
+    )
+
+
+def secrets_file_missing(option: str, path: str) -> str:
+    return (
+        f"{option}: file {path!r} does not exist. Name a JSON, YAML or .env file in Airflow's local "
+        "file secrets format (relative paths are read from the ini file's folder)."
+    )

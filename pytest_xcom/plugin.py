@@ -11,23 +11,33 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_xcom import _hypothesis
+from pytest_xcom import _hypothesis, dag_items, secrets
 
 if TYPE_CHECKING:
     from pytest_xcom.comms import InMemorySupervisorComms
+    from pytest_xcom.config import AirflowConfig
     from pytest_xcom.context import TaskContextFactory
+    from pytest_xcom.dags import DagFolder
+    from pytest_xcom.render import TaskRenderer
     from pytest_xcom.runner import DagRunner, TaskRunner
     from pytest_xcom.store import XComStore
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     _hypothesis.add_options(parser)
+    dag_items.add_options(parser)
+    secrets.add_options(parser)
 
 
 # First, so that our profiles exist before hypothesis's own pytest_configure loads --hypothesis-profile.
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     _hypothesis.configure(config)
+    config.addinivalue_line(
+        "markers",
+        "airflow_config(values): set Airflow config for this test, e.g. "
+        "airflow_config({'core.dagbag_import_timeout': 5}); restored afterwards",
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -53,17 +63,21 @@ def xcom_store() -> XComStore:
 
 
 @pytest.fixture
-def xcom_comms(xcom_store: XComStore) -> Iterator[InMemorySupervisorComms]:
+def xcom_comms(xcom_store: XComStore, request: pytest.FixtureRequest) -> Iterator[InMemorySupervisorComms]:
     """The task SDK's comms channel, answered from ``xcom_store``; installed for the test's duration.
 
     While this fixture is active, Airflow code in the test (``ti.xcom_push``, ``Variable.get``, ...)
     talks to it. Set ``xcom_comms.variables[...]`` and ``xcom_comms.connections[...]`` to give tasks
-    variables and connections. os.environ and the previous channel are restored afterwards.
+    variables and connections; the suite's, from the files the ini options ``xcom_variables`` and
+    ``xcom_connections`` name, are there from the start. os.environ and the previous channel are
+    restored afterwards.
     """
     from pytest_xcom._process import restored_environ
     from pytest_xcom.comms import installed
+    from pytest_xcom.secrets import provide_suite
 
     with restored_environ(), installed(xcom_store.channel()) as comms:
+        provide_suite(comms, request.config)
         yield comms
 
 
@@ -117,6 +131,68 @@ def run_dag(xcom_store: XComStore, xcom_comms: InMemorySupervisorComms) -> DagRu
     from pytest_xcom.runner import DagRunner
 
     return DagRunner(xcom_store)
+
+
+@pytest.fixture
+def render_task(task_context: TaskContextFactory) -> TaskRenderer:
+    """Render a task's template fields as Airflow does before ``execute``: ``render_task(op)["sql"]``.
+
+    Accepts an operator or what calling a ``@task`` function returns. Returns {field: rendered value}
+    (``.shown``: as the Rendered Template view shows it). XComs are pulled from ``xcom_store``; template
+    files are found through the DAG's ``template_searchpath``; its ``user_defined_macros``/``_filters``,
+    ``render_template_as_native_obj`` and ``template_undefined`` apply. Keyword arguments:
+    ``logical_date``, ``run_after``, ``run_id``, ``conf``, ``params``, ``map_index``, ``try_number``,
+    ``variables``, ``connections``. Shares the DAG run of ``task_context``.
+    """
+    from pytest_xcom.render import TaskRenderer
+
+    return TaskRenderer(task_context)
+
+
+@pytest.fixture
+def airflow_config() -> Iterator[AirflowConfig]:
+    """Set Airflow config for this test: ``airflow_config["core.dagbag_import_timeout"] = 5``.
+
+    Keys are ``"section.key"``; values go into Airflow's own config objects, so every reader sees them,
+    and are restored after the test. ``None`` falls back to Airflow's default. The marker
+    ``@pytest.mark.airflow_config({"section.key": value})`` does the same for a whole test.
+    """
+    from pytest_xcom.config import overridden
+
+    with overridden({}) as config:
+        yield config
+
+
+@pytest.fixture(autouse=True)
+def _xcom_airflow_config_marker(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Apply a test's ``airflow_config`` markers (the closest wins) for the test; restore afterwards."""
+    markers = list(request.node.iter_markers("airflow_config"))
+    if not markers:
+        yield
+        return
+    from pytest_xcom.config import marker_values, overridden
+
+    with overridden(marker_values(markers)) as config:
+        yield config
+
+
+@pytest.fixture
+def dag_folder(pytestconfig: pytest.Config) -> DagFolder:
+    """The DAG folder of the ini option ``xcom_dags`` (or ``--xcom-dags``), parsed as the DAG processor does.
+
+    ``.dags`` ({dag_id: DAG}), ``.import_errors`` ({file relative to the folder: message}),
+    ``.dag_files`` ({dag_id: file}) and ``.parse_time_access``. Parsed once per session (or xdist
+    worker) and shared by every test, like the collected DAG checks: do not change the DAGs.
+    """
+    folders = dag_items.configured_folders(pytestconfig)
+    if not folders:
+        pytest.fail("dag_folder needs a DAG folder: set the ini option xcom_dags = <folder> (or --xcom-dags)")
+    return dag_items.dag_folder(pytestconfig, folders[0])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    dag_items.collect(session, items)
 
 
 def _failure_hints(item: pytest.Item, call: pytest.CallInfo[Any]) -> list[str]:

@@ -1,0 +1,3 @@
+SELECT region, SUM(amount) FROM {{ warehouse }}.sales
+WHERE region = {{ params.region | quoted }} AND day = '{{ ds }}'
+GROUP BY region
