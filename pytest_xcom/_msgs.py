@@ -97,3 +97,26 @@ def unsupported_message(msg_type: str) -> str:
         f"pytest_xcom does not answer {msg_type} from a task yet; this call needs a real Airflow "
         "deployment (or dag.test()). Please report it if your task needs it."
     )
+
+
+def second_run_needs_run_id(dag_id: str, run_id: str, first: object, second: object) -> str:
+    return (
+        f"This test already has a run of DAG {dag_id!r} (run_id {run_id!r}) dated {first}; a context dated "
+        f"{second} would start a second run, whose XComs the first cannot pull. To join the test's run, "
+        "leave out logical_date; to start another run (e.g. for include_prior_dates), pass run_id=... "
+        "(or run_after=...) too."
+    )
+
+
+def run_date_mismatch(dag_id: str, run_id: str, first: object, second: object) -> str:
+    return (
+        f"DAG {dag_id!r}'s run {run_id!r} is dated {first}, not {second}: leave out logical_date to join "
+        "it, or pass another run_id to start a run at that date."
+    )
+
+
+def mapped_task_needs_map_index(task_id: str) -> str:
+    return (
+        f"task {task_id!r} is mapped: run_task runs one of its instances, so pass map_index=0 (or another "
+        "index) to say which. To run every instance, expansion included, use run_dag."
+    )
