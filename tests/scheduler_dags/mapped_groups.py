@@ -66,4 +66,3 @@ with DAG("group_all_success_after_failed_index", schedule=None):
         return plus_one(fail_on_two(x))
 
     collect(guarded.expand(x=numbers()))
-
