@@ -8,8 +8,10 @@ after the other; then the next pass, until the run is no longer running.
 Order inside a pass: dag.test() runs a pass's instances by iterating a Python ``set`` of them, so its
 order is not fixed (it follows string hashes, which change between processes). Here they run in the
 order ``update_state`` returns them: as the scheduler lists task instances (by task_id, then map_index),
-then those an expansion in the same pass created. Instances scheduled together are never upstream of
-one another, so only pulls from non-upstream tasks and the order of logs can tell orders apart.
+then those an expansion in the same pass created. The order shows only where instances of one pass
+read each other: a task whose rule is already met (``one_success``, ``always``, ...) may share a pass
+with an upstream it pulls from, and a branch may skip an instance already scheduled in its pass
+(dag.test() runs that one anyway, from its stale copy, and so does run_dag).
 
 Waiting: a task that fails with retries left is ``up_for_retry`` until its ``retry_delay`` (backed off,
 as Airflow computes it) has passed on the run's clock. Other tasks go on meanwhile, and see it
@@ -44,8 +46,8 @@ from pytest_xcom.store import XComStore
 
 __all__ = ["DagRunner", "run_dag"]
 
-# Far more passes than any DAG needs (each pass finishes or decides at least one instance); reaching
-# it means the scheduler port loops, which must end in an error, not a hang.
+# A pass that runs nothing, changes no state and moves no clock leaves the next pass the same; dag.test()
+# would loop (sleeping) for ever. A few such passes in a row end in an error instead of a hang.
 _MAX_IDLE_PASSES = 3
 
 
