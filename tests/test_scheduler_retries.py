@@ -64,3 +64,42 @@ def test_a_long_retry_delay_moves_the_runs_clock_instead_of_sleeping(run_dag):
     result = run_dag(dag)
     assert result.task_states == {("again", -1): "success", ("after", -1): "success"}
     assert result.xcoms[("again", -1, "return_value")] == 2
+
+
+def test_a_sensor_in_reschedule_mode_pokes_again_on_the_runs_clock(run_dag):
+    from airflow.providers.standard.sensors.python import PythonSensor
+
+    pokes = []
+
+    def ready() -> bool:
+        pokes.append(1)
+        return len(pokes) == 3
+
+    with DAG("reschedule", schedule=None) as dag:
+        PythonSensor(task_id="wait", python_callable=ready, mode="reschedule", poke_interval=60) >> (
+            EmptyOperator(task_id="after")
+        )
+    result = run_dag(dag)
+    assert result.task_states == {("wait", -1): "success", ("after", -1): "success"}
+    assert len(pokes) == 3
+    assert result["wait"].try_number == 1  # a reschedule is not a new try
+
+
+def test_a_sensor_in_reschedule_mode_times_out_as_it_would_in_airflow(run_dag):
+    from airflow.providers.standard.sensors.python import PythonSensor
+
+    with DAG("never_ready", schedule=None) as dag:
+        PythonSensor(
+            task_id="hard", python_callable=lambda: False, mode="reschedule", poke_interval=60, timeout=600
+        )
+        PythonSensor(
+            task_id="soft",
+            python_callable=lambda: False,
+            mode="reschedule",
+            poke_interval=60,
+            timeout=300,
+            soft_fail=True,
+        )
+    result = run_dag(dag)
+    assert result.task_states == {("hard", -1): "failed", ("soft", -1): "skipped"}
+    assert type(result["hard"].error).__name__ == "AirflowSensorTimeout"

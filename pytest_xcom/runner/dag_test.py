@@ -23,9 +23,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from pytest_xcom import _compat
+from pytest_xcom._compat import timezone
 from pytest_xcom.comms import installed
 from pytest_xcom.context import RunInfo
 from pytest_xcom.runner.dagrun import TI, SchedulerDagRun
@@ -96,6 +98,31 @@ def _run_scheduled(dr: SchedulerDagRun, ti: TI, conf: dict | None) -> None:
     ti.state, ti.result, ti.end = result.state, result, dr.clock
     retry = next((m for m in events if type(m).__name__ == "RetryTask"), None)
     ti.retry_delay_override = getattr(retry, "retry_delay_seconds", None)
+    reschedule = next((m for m in events if type(m).__name__ == "RescheduleTask"), None)
+    if ti.state == UP_FOR_RESCHEDULE and reschedule is not None:
+        _reschedule(dr, ti, task, reschedule)
+
+
+def _reschedule(dr: SchedulerDagRun, ti: TI, task: Any, msg: Any) -> None:
+    """Record when a sensor in reschedule mode pokes again; time it out on the run's clock.
+
+    A sensor measures its timeout from its first poke, which the API server tells it on later pokes;
+    here it is never told, so the scheduler applies the timeout the sensor would apply at this poke.
+    """
+    if ti.first_poke is None:
+        ti.first_poke = dr.clock
+    wait = (msg.reschedule_date - timezone.utcnow()).total_seconds()
+    ti.reschedule_at = dr.clock + max(wait, 0.0)
+    elapsed = dr.clock - ti.first_poke
+    timeout = task.timeout.total_seconds() if isinstance(task.timeout, timedelta) else float(task.timeout)
+    if elapsed > timeout:
+        error = _compat.AirflowSensorTimeout(
+            f"Sensor has timed out; run duration of {elapsed} seconds exceeds the specified timeout "
+            f"of {task.timeout}."
+        )
+        ti.state = SKIPPED if task.soft_fail else FAILED
+        if ti.result is not None:
+            ti.result.state, ti.result.error = ti.state, error
 
 
 def run_passes(dr: SchedulerDagRun, conf: dict | None) -> None:
@@ -111,9 +138,15 @@ def run_passes(dr: SchedulerDagRun, conf: dict | None) -> None:
                 ti.try_number += 1
             ti.state = SCHEDULED
         if not schedulable:
-            waiting = [ti for ti in dr.tis.values() if ti.state == UP_FOR_RETRY]
-            if waiting:
-                dr.clock = max(dr.clock, min(next_retry_at(ti, dr) for ti in waiting))
+            # dag.test() sleeps here until a retry or a sensor's next poke is due: the clock jumps to it.
+            due = [next_retry_at(ti, dr) for ti in dr.tis.values() if ti.state == UP_FOR_RETRY]
+            due += [
+                ti.reschedule_at
+                for ti in dr.tis.values()
+                if ti.state == UP_FOR_RESCHEDULE and ti.reschedule_at is not None
+            ]
+            if due:
+                dr.clock = max(dr.clock, min(due))
         for ti in schedulable:
             _run_scheduled(dr, ti, conf)
         if schedulable or [(ti.key, ti.state) for ti in dr.tis.values()] != before:

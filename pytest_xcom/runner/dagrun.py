@@ -38,7 +38,11 @@ from pytest_xcom.runner.states import (
     SUCCESS_STATES,
     UNFINISHED,
 )
-from pytest_xcom.runner.ti_deps import not_in_retry_period_dep, not_previously_skipped_dep
+from pytest_xcom.runner.ti_deps import (
+    not_in_retry_period_dep,
+    not_previously_skipped_dep,
+    ready_to_reschedule_dep,
+)
 from pytest_xcom.runner.trigger_rule_dep import trigger_rule_dep
 
 if TYPE_CHECKING:
@@ -60,6 +64,9 @@ class TI:
     end: float = 0.0
     """When the last try ended, on the run's clock."""
     retry_delay_override: float | None = None
+    reschedule_at: float | None = None
+    """When a sensor in reschedule mode pokes again, on the run's clock."""
+    first_poke: float | None = None
     result: TaskRunResult | None = None
 
     @property
@@ -81,6 +88,7 @@ class DepContext:
 
     finished_tis: list[FinishedTI]
     ignore_in_retry_period: bool = False
+    ignore_in_reschedule_period: bool = False
     have_changed_ti_states: bool = False
 
 
@@ -103,6 +111,7 @@ def _mapped_task_upstream(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> bool:
 
 
 _DEPS: tuple[_Dep, ...] = (
+    ready_to_reschedule_dep,  # Airflow adds it for an up_for_reschedule instance only; it passes for others
     not_in_retry_period_dep,
     trigger_rule_dep,
     not_previously_skipped_dep,
@@ -254,8 +263,12 @@ class SchedulerDagRun:
         return ready, changed, expansion_happened
 
     def _are_premature_tis(self, unfinished: list[TI], finished: list[TI]) -> tuple[bool, bool]:
-        # Instances waiting out a retry delay count as runnable: the run is not deadlocked.
-        ctx = DepContext(finished_tis=self._snapshot(finished), ignore_in_retry_period=True)
+        # Instances waiting out a retry delay or a sensor's poke interval count as runnable.
+        ctx = DepContext(
+            finished_tis=self._snapshot(finished),
+            ignore_in_retry_period=True,
+            ignore_in_reschedule_period=True,
+        )
         runnable = any(self.are_dependencies_met(ut, ctx) for ut in unfinished)
         return runnable, ctx.have_changed_ti_states
 

@@ -2,7 +2,8 @@
 
 - ``NotInRetryPeriodDep`` (airflow/ti_deps/deps/not_in_retry_period_dep.py), with
   ``TaskInstance.next_retry_datetime`` (airflow/models/taskinstance.py);
-- ``NotPreviouslySkippedDep`` (airflow/ti_deps/deps/not_previously_skipped_dep.py).
+- ``NotPreviouslySkippedDep`` (airflow/ti_deps/deps/not_previously_skipped_dep.py);
+- ``ReadyToRescheduleDep`` (airflow/ti_deps/deps/ready_to_reschedule.py).
 
 Time is the run's own clock (:attr:`SchedulerDagRun.clock`, seconds since the run started): nothing
 sleeps, and when only waiting is left the clock jumps to the next retry, where dag.test() sleeps.
@@ -14,12 +15,17 @@ import hashlib
 import math
 from typing import TYPE_CHECKING
 
-from pytest_xcom.runner.states import SKIPPED, UP_FOR_RETRY
+from pytest_xcom.runner.states import SKIPPED, UP_FOR_RESCHEDULE, UP_FOR_RETRY
 
 if TYPE_CHECKING:
     from pytest_xcom.runner.dagrun import TI, DepContext, SchedulerDagRun
 
-__all__ = ["next_retry_at", "not_in_retry_period_dep", "not_previously_skipped_dep"]
+__all__ = [
+    "next_retry_at",
+    "not_in_retry_period_dep",
+    "not_previously_skipped_dep",
+    "ready_to_reschedule_dep",
+]
 
 _SKIPMIXIN_KEY, _FOLLOWED, _SKIPPED = "skipmixin_key", "followed", "skipped"
 _MAX_RETRY_DELAY = 24 * 60 * 60  # [core] max_task_retry_delay's default
@@ -78,3 +84,10 @@ def not_previously_skipped_dep(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> 
             dr.set_state(ti, SKIPPED, ctx)
             return False
     return True
+
+
+def ready_to_reschedule_dep(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> bool:
+    """A sensor in reschedule mode pokes again once its reschedule date has come on the run's clock."""
+    if ctx.ignore_in_reschedule_period or ti.state != UP_FOR_RESCHEDULE or ti.reschedule_at is None:
+        return True
+    return ti.reschedule_at <= dr.clock
