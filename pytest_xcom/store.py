@@ -130,16 +130,20 @@ class XComStore:
         self.task_maps.pop((dag_id, run_id, task_id, map_index), None)
 
     def _register_seeded_run(self, dag_id: str, run_id: str, when: datetime | None) -> None:
-        """A run a seed writes into exists, dated as given, else by its run_id, else as the test's run."""
+        """A run a seed writes into exists, dated as given, else as the test's run when it shares its run_id,
+        else by the date in its run_id, else as the test's run."""
         if (dag_id, run_id) in self._runs:
             return
         if _PENDING in (dag_id, run_id):
             self._pending_runs.setdefault((dag_id, run_id), when)
             return
+        test_run_date = self._runs.get(self.current_run) if self.current_run is not None else None
+        if when is None and self.current_run is not None and run_id == self.current_run[1]:
+            when = test_run_date  # another DAG's run with the test's run_id: as include_prior_dates expects
         if when is None:
             when = _date_in_run_id(run_id)
-        if when is None and self.current_run is not None:
-            when = self._runs.get(self.current_run)
+        if when is None:
+            when = test_run_date
         self._runs[(dag_id, run_id)] = when
 
     def _ident(

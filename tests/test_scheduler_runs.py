@@ -112,3 +112,14 @@ def test_a_second_run_with_the_same_run_id_replaces_the_first(same):
     # The first result keeps what its run pushed.
     assert first.xcoms[("left", -1, "return_value")] == "left value"
     assert first.xcoms[("join", -1, "return_value")] == "left value"
+
+
+def test_a_seed_into_another_dag_after_the_first_context_shares_the_tests_run_date(task_context, xcom_store):
+    ti = task_context("consumer", logical_date="2024-01-02")["ti"]
+    xcom_store.seed("marker", "here", dag_id="other")  # other's run with the test's run_id
+    later = datetime(2025, 6, 1, tzinfo=UTC)
+    xcom_store.seed("producer", "later", dag_id="other", run_id="later_run", logical_date=later)
+
+    assert ti.xcom_pull(dag_id="other", task_ids="marker", include_prior_dates=True, map_indexes=-1) == "here"
+    # Dated 2024-01-02 like the test's run, other's run sees no run of 2025.
+    assert ti.xcom_pull(dag_id="other", task_ids="producer", include_prior_dates=True, map_indexes=-1) is None
