@@ -29,7 +29,7 @@ from airflow.sdk.definitions.dag import DAG
 from airflow.sdk.definitions.param import ParamsDict
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 from airflow.sdk.definitions.xcom_arg import ConcatXComArg, MapXComArg, PlainXComArg, XComArg, ZipXComArg
-from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
+from airflow.sdk.exceptions import AirflowRuntimeError, AirflowSensorTimeout, ErrorType
 from airflow.sdk.execution_time import comms as _comms
 from airflow.sdk.execution_time import task_runner
 from airflow.sdk.execution_time.comms import CommsDecoder, ErrorResponse
@@ -50,6 +50,7 @@ __all__ = [
     "AIRFLOW_VERSION",
     "DAG",
     "AirflowRuntimeError",
+    "AirflowSensorTimeout",
     "BaseOperator",
     "CommsDecoder",
     "ConcatXComArg",

@@ -216,4 +216,26 @@ def secrets_file_missing(option: str, path: str) -> str:
     return (
         f"{option}: file {path!r} does not exist. Name a JSON, YAML or .env file in Airflow's local "
         "file secrets format (relative paths are read from the ini file's folder)."
+
+
+def second_run_needs_run_id(dag_id: str, run_id: str, first: object, second: object) -> str:
+    return (
+        f"This test already has a run of DAG {dag_id!r} (run_id {run_id!r}) dated {first}; a context dated "
+        f"{second} would start a second run, whose XComs the first cannot pull. To join the test's run, "
+        "leave out logical_date; to start another run (e.g. for include_prior_dates), pass run_id=... "
+        "(or run_after=...) too."
+    )
+
+
+def run_date_mismatch(dag_id: str, run_id: str, first: object, second: object) -> str:
+    return (
+        f"DAG {dag_id!r}'s run {run_id!r} is dated {first}, not {second}: leave out logical_date to join "
+        "it, or pass another run_id to start a run at that date."
+    )
+
+
+def mapped_task_needs_map_index(task_id: str) -> str:
+    return (
+        f"task {task_id!r} is mapped: run_task runs one of its instances, so pass map_index=0 (or another "
+        "index) to say which. To run every instance, expansion included, use run_dag."
     )

@@ -236,17 +236,30 @@ class TaskContextFactory:
         return self._standin_dag
 
     def run_for(self, dag: Any, logical_date: Any, run_after: Any, run_id: str | None) -> RunInfo:
-        """The test's run of ``dag`` for this date or run_id, created (and given to the store) if new."""
+        """The test's run of ``dag`` for this run_id (or date), created (and given to the store) if new.
+
+        Without a run_id, a context joins the test's run of its DAG; a different ``logical_date`` without
+        a run_id or run_after is refused rather than silently starting a second run, whose XComs the
+        first could not see.
+        """
         wanted = as_datetime(logical_date) if logical_date is not None else None
-        for run in self._runs:
-            if run.dag_id != dag.dag_id:
-                continue
-            if run_id is not None:
-                if run.run_id == run_id:
-                    return run
-            elif wanted is None or run.logical_date == wanted:
-                # Without a date, a context joins the first run of its DAG in this test.
-                return run
+        runs = [run for run in self._runs if run.dag_id == dag.dag_id]
+        if run_id is not None:
+            found = next((run for run in runs if run.run_id == run_id), None)
+        elif wanted is None:
+            found = runs[0] if runs else None
+        else:
+            found = next((run for run in runs if run.logical_date == wanted), None)
+            if found is None and runs and run_after is None:
+                raise ValueError(
+                    _msgs.second_run_needs_run_id(dag.dag_id, runs[0].run_id, runs[0].logical_date, wanted)
+                )
+        if found is not None:
+            if wanted is not None and found.logical_date != wanted:
+                raise ValueError(
+                    _msgs.run_date_mismatch(dag.dag_id, found.run_id, found.logical_date, wanted)
+                )
+            return found
         run = RunInfo.manual(dag, logical_date=wanted, run_after=run_after, run_id=run_id)
         self.store.bind_run(run.dag_id, run.run_id, run.logical_date or run.run_after)
         self._runs.append(run)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from pytest_xcom import _msgs
@@ -24,6 +24,18 @@ RETURN_KEY = "return_value"
 _PENDING = "<the test's dag run>"
 
 _NOTSET: Any = object()
+
+
+def _date_in_run_id(run_id: str) -> datetime | None:
+    """The date Airflow writes into a generated run_id (``<run type>__<ISO date>``), if there is one."""
+    _, sep, stamp = run_id.partition("__")
+    if not sep:
+        return None
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 class XComRecord(NamedTuple):
@@ -69,6 +81,7 @@ class XComStore:
     misses: list[str] = field(default_factory=list, repr=False)
     """Explanations of pulls that found nothing, shown when a test fails."""
     _channel: Any = field(default=None, repr=False)
+    _pending_runs: dict[tuple[str, str], datetime | None] = field(default_factory=dict, repr=False)
 
     # -- runs ---------------------------------------------------------------------------------------
 
@@ -82,12 +95,56 @@ class XComStore:
         if self.current_run is not None:
             return
         self.current_run = (dag_id, run_id)
-        for ident in [i for i in self._rows if i.dag_id == _PENDING]:
+
+        def adopted(d: str, r: str) -> tuple[str, str]:
+            # A seed's own run_id stays; only what was left to "the test's run" is filled in.
+            return (dag_id if d == _PENDING else d), (run_id if r == _PENDING else r)
+
+        for ident in [i for i in self._rows if _PENDING in (i.dag_id, i.run_id)]:
             row = self._rows.pop(ident)
-            self._rows[ident._replace(dag_id=dag_id, run_id=run_id)] = row
-        self.task_maps = {
-            ((dag_id, run_id, *k[2:]) if k[0] == _PENDING else k): v for k, v in self.task_maps.items()
-        }
+            new_dag, new_run = adopted(ident.dag_id, ident.run_id)
+            self._rows[ident._replace(dag_id=new_dag, run_id=new_run)] = row
+        self.task_maps = {(*adopted(*k[:2]), *k[2:]): v for k, v in self.task_maps.items()}
+        pending, self._pending_runs = self._pending_runs, {}
+        for (d, r), when in pending.items():
+            self._register_seeded_run(*adopted(d, r), when)
+
+    def replace_run(self, dag_id: str, run_id: str, run_date: datetime | None) -> None:
+        """Register a new run as dag.test() creates one: an earlier run of the DAG at the same date (or with
+        the same run_id and date) is deleted first, with its XComs."""
+        for d, r in [
+            k for k, when in self._runs.items() if k[0] == dag_id and (when == run_date or k[1] == run_id)
+        ]:
+            if r == run_id and self._runs[(d, r)] != run_date:
+                continue  # bind_run refuses it, saying what to pass
+            del self._runs[(d, r)]
+            for ident in [i for i in self._rows if (i.dag_id, i.run_id) == (d, r)]:
+                del self._rows[ident]
+            self.task_maps = {k: v for k, v in self.task_maps.items() if k[:2] != (d, r)}
+        self.bind_run(dag_id, run_id, run_date)
+
+    def clear_task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int) -> None:
+        """Delete what a task instance left in the xcom and task_map tables (``clear_db_references``)."""
+        for ident in [i for i in self._rows if i[:4] == (dag_id, run_id, task_id, map_index)]:
+            del self._rows[ident]
+        self.task_maps.pop((dag_id, run_id, task_id, map_index), None)
+
+    def _register_seeded_run(self, dag_id: str, run_id: str, when: datetime | None) -> None:
+        """A run a seed writes into exists, dated as given, else as the test's run when it shares its run_id,
+        else by the date in its run_id, else as the test's run."""
+        if (dag_id, run_id) in self._runs:
+            return
+        if _PENDING in (dag_id, run_id):
+            self._pending_runs.setdefault((dag_id, run_id), when)
+            return
+        test_run_date = self._runs.get(self.current_run) if self.current_run is not None else None
+        if when is None and self.current_run is not None and run_id == self.current_run[1]:
+            when = test_run_date  # another DAG's run with the test's run_id: as include_prior_dates expects
+        if when is None:
+            when = _date_in_run_id(run_id)
+        if when is None:
+            when = test_run_date
+        self._runs[(dag_id, run_id)] = when
 
     def _ident(
         self, task_id: str, key: str, map_index: int, dag_id: str | None, run_id: str | None
@@ -106,12 +163,17 @@ class XComStore:
         map_index: int = -1,
         dag_id: str | None = None,
         run_id: str | None = None,
+        logical_date: datetime | None = None,
     ) -> None:
         """Store ``value`` as if task ``task_id`` had pushed it, before the task under test runs.
 
         The value takes a worker's push path, so an unserializable value raises what a push raises.
+        Seeding into another run (``dag_id=``, ``run_id=``) creates that run, dated ``logical_date`` (an
+        aware datetime), else by the date in its run_id (``manual__2024-01-01T00:00:00+00:00``), else
+        as the test's run; ``include_prior_dates`` pulls compare those dates.
         """
         ident = self._ident(task_id, key, map_index, dag_id, run_id)
+        self._register_seeded_run(ident.dag_id, ident.run_id, logical_date)
         self.channel().push(ident.dag_id, ident.run_id, ident.task_id, ident.map_index, ident.key, value)
 
     def get(

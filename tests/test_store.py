@@ -233,10 +233,10 @@ def test_a_mapped_task_instance_pushes_under_its_map_index(xcom_store, task_cont
 def test_include_prior_dates_reads_the_newest_earlier_run(xcom_store, task_context):
     # Runs are created out of date order, so ordering cannot come from creation order.
     for day, value in [("2024-01-03", "jan-3"), ("2024-01-01", "jan-1"), ("2024-01-05", "jan-5")]:
-        task_context("snapshot", logical_date=day)["ti"].xcom_push("state", value)
+        task_context("snapshot", logical_date=day, run_id=f"run_{day}")["ti"].xcom_push("state", value)
 
     def pull_on(day: str, **kwargs):
-        ti = task_context("compare", logical_date=day)["ti"]
+        ti = task_context("compare", logical_date=day, run_id=f"run_{day}")["ti"]
         return ti.xcom_pull(task_ids="snapshot", key="state", map_indexes=-1, **kwargs)
 
     assert pull_on("2024-01-04") is None  # that run has no snapshot of its own
@@ -249,8 +249,8 @@ def test_include_prior_dates_reads_the_newest_earlier_run(xcom_store, task_conte
 def test_include_prior_dates_without_map_indexes_returns_every_visible_run(task_context):
     # Airflow reads all map indexes of all visible runs here, so the pull is a list, not the newest value.
     for day, value in [("2024-01-01", 1), ("2024-01-02", 2), ("2024-01-04", 4)]:
-        task_context("snapshot", logical_date=day)["ti"].xcom_push("state", value)
-    ti = task_context("compare", logical_date="2024-01-03")["ti"]
+        task_context("snapshot", logical_date=day, run_id=f"run_{day}")["ti"].xcom_push("state", value)
+    ti = task_context("compare", logical_date="2024-01-03", run_id="run_2024-01-03")["ti"]
 
     assert sorted(ti.xcom_pull(task_ids="snapshot", key="state", include_prior_dates=True)) == [1, 2]
     assert ti.xcom_pull(task_ids="snapshot", key="state") is None

@@ -1,0 +1,213 @@
+"""``run_dag``: what ``DAG.test()`` does (airflow/sdk/definitions/dag.py), with the scheduler in memory.
+
+The loop is dag.test()'s: each pass asks the run for what is schedulable now
+(:meth:`SchedulerDagRun.update_state`, decided together from the states at the start of the pass),
+marks those instances scheduled (a new try each, as dag.test() bumps ``try_number``), then runs them one
+after the other; then the next pass, until the run is no longer running.
+
+Order inside a pass: dag.test() runs a pass's instances by iterating a Python ``set`` of them, so its
+order is not fixed (it follows string hashes, which change between processes). Here they run in the
+order ``update_state`` returns them: as the scheduler lists task instances (by task_id, then map_index),
+then those an expansion in the same pass created. The order shows only where instances of one pass
+read each other: a task whose rule is already met (``one_success``, ``always``, ...) may share a pass
+with an upstream it pulls from, and a branch may skip an instance already scheduled in its pass
+(dag.test() runs that one anyway, from its stale copy, and so does run_dag).
+
+Waiting: a task that fails with retries left is ``up_for_retry`` until its ``retry_delay`` (backed off,
+as Airflow computes it) has passed on the run's clock. Other tasks go on meanwhile, and see it
+``up_for_retry``; when nothing else can run, the clock jumps to the next retry instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pytest_xcom import _compat
+from pytest_xcom._compat import timezone
+from pytest_xcom.comms import installed
+from pytest_xcom.context import RunInfo
+from pytest_xcom.runner.dagrun import TI, SchedulerDagRun
+from pytest_xcom.runner.results import DagRunResult
+from pytest_xcom.runner.states import (
+    FAILED,
+    FINISHED,
+    RUNNING,
+    SCHEDULED,
+    SKIPPED,
+    SUCCESS,
+    UP_FOR_RESCHEDULE,
+    UP_FOR_RETRY,
+)
+from pytest_xcom.runner.task_runner import provided, run_task_instance
+from pytest_xcom.runner.ti_deps import next_retry_at
+from pytest_xcom.store import XComStore
+
+__all__ = ["DagRunner", "run_dag"]
+
+# A pass that runs nothing, changes no state and moves no clock leaves the next pass the same; dag.test()
+# would loop (sleeping) for ever. A few such passes in a row end in an error instead of a hang.
+_MAX_IDLE_PASSES = 3
+
+
+def _validate_run_params(dag: Any, conf: dict | None) -> None:
+    """Refuse to create the run, as Airflow's create_dagrun does, when conf and the DAG's params fail."""
+    merged = copy.deepcopy(dag.params)
+    for key, value in (conf or {}).items():
+        if key in merged:
+            merged.get_param(key).value = value
+        else:
+            merged[key] = value
+    merged.validate()
+
+
+def _in_run(task: Any, run: RunInfo) -> bool:
+    # A run gets no instance of a task whose start_date is after, or end_date before, its logical date.
+    when = run.logical_date
+    if when is None:
+        return True
+    return (task.start_date is None or task.start_date <= when) and (
+        task.end_date is None or when <= task.end_date
+    )
+
+
+def _apply_skips(dr: SchedulerDagRun, events: list[Any]) -> None:
+    # Branching and short-circuit operators ask the API server to skip downstream instances; it leaves
+    # running, successful and failed ones alone (ti_skip_downstream).
+    for msg in events:
+        if type(msg).__name__ != "SkipDownstreamTasks":
+            continue
+        for item in msg.tasks:
+            key = (item, -1) if isinstance(item, str) else tuple(item)
+            ti = dr.tis.get(key)  # type: ignore[arg-type]
+            if ti is not None and ti.state not in (RUNNING, SUCCESS, FAILED):
+                ti.state = SKIPPED
+
+
+def _run_scheduled(dr: SchedulerDagRun, ti: TI, conf: dict | None) -> None:
+    """dag.test()'s ``_run_task`` for one scheduled instance, its outcome written back to the row."""
+    task = dr.dag.task_dict[ti.task_id]
+    ti.state = RUNNING
+    result, events = run_task_instance(
+        task, dr.run, dr.store, conf=conf, map_index=ti.map_index, try_number=ti.try_number
+    )
+    _apply_skips(dr, events)
+    ti.state, ti.result, ti.end = result.state, result, dr.clock
+    retry = next((m for m in events if type(m).__name__ == "RetryTask"), None)
+    ti.retry_delay_override = getattr(retry, "retry_delay_seconds", None)
+    reschedule = next((m for m in events if type(m).__name__ == "RescheduleTask"), None)
+    if ti.state == UP_FOR_RESCHEDULE and reschedule is not None:
+        _reschedule(dr, ti, task, reschedule)
+
+
+def _reschedule(dr: SchedulerDagRun, ti: TI, task: Any, msg: Any) -> None:
+    """Record when a sensor in reschedule mode pokes again; time it out on the run's clock.
+
+    A sensor measures its timeout from its first poke, which the API server tells it on later pokes;
+    here it is never told, so the scheduler applies the timeout the sensor would apply at this poke.
+    """
+    if ti.first_poke is None:
+        ti.first_poke = dr.clock
+    wait = (msg.reschedule_date - timezone.utcnow()).total_seconds()
+    ti.reschedule_at = dr.clock + max(wait, 0.0)
+    elapsed = dr.clock - ti.first_poke
+    timeout = task.timeout.total_seconds() if isinstance(task.timeout, timedelta) else float(task.timeout)
+    if elapsed > timeout:
+        error = _compat.AirflowSensorTimeout(
+            f"Sensor has timed out; run duration of {elapsed} seconds exceeds the specified timeout "
+            f"of {task.timeout}."
+        )
+        ti.state = SKIPPED if task.soft_fail else FAILED
+        if ti.result is not None:
+            ti.result.state, ti.result.error = ti.state, error
+
+
+def run_passes(dr: SchedulerDagRun, conf: dict | None) -> None:
+    """dag.test()'s loop: schedule, run what was scheduled, until the run has a final state."""
+    idle = 0
+    while dr.state == RUNNING:
+        before = [(ti.key, ti.state) for ti in dr.tis.values()]
+        schedulable = dr.update_state()
+        if dr.state != RUNNING:
+            break
+        for ti in schedulable:
+            if ti.state != UP_FOR_RESCHEDULE:
+                ti.try_number += 1
+            ti.state = SCHEDULED
+        if not schedulable:
+            # dag.test() sleeps here until a retry or a sensor's next poke is due: the clock jumps to it.
+            due = [next_retry_at(ti, dr) for ti in dr.tis.values() if ti.state == UP_FOR_RETRY]
+            due += [
+                ti.reschedule_at
+                for ti in dr.tis.values()
+                if ti.state == UP_FOR_RESCHEDULE and ti.reschedule_at is not None
+            ]
+            if due:
+                dr.clock = max(dr.clock, min(due))
+        for ti in schedulable:
+            _run_scheduled(dr, ti, conf)
+        if schedulable or [(ti.key, ti.state) for ti in dr.tis.values()] != before:
+            idle = 0
+            continue
+        idle += 1
+        if idle > _MAX_IDLE_PASSES:
+            stuck = sorted(ti.key for ti in dr.tis.values() if ti.state not in FINISHED)
+            raise RuntimeError(f"pytest_xcom's scheduler made no progress on {stuck}; please report this DAG")
+
+
+@dataclass
+class DagRunner:
+    """Runs every task of a DAG as dag.test() does, doing the scheduler's part in memory."""
+
+    store: XComStore
+
+    def __call__(
+        self,
+        dag: Any,
+        *,
+        logical_date: datetime | date | str | None = None,
+        run_after: datetime | date | str | None = None,
+        run_id: str | None = None,
+        conf: dict[str, Any] | None = None,
+        variables: Mapping[str, Any] | None = None,
+        connections: Mapping[str, Any] | None = None,
+    ) -> DagRunResult:
+        _validate_run_params(dag, conf)
+        run = RunInfo.manual(dag, logical_date=logical_date, run_after=run_after, run_id=run_id)
+        # As dag.test(): an earlier run at the same date is deleted, with its XComs, before this one.
+        self.store.replace_run(run.dag_id, run.run_id, run.logical_date or run.run_after)
+        comms = self.store.channel()
+        dr = SchedulerDagRun(dag=dag, run=run, store=self.store)
+        dr.verify_integrity(t for t in dag.task_dict.values() if _in_run(t, run))
+        previous_ti_count, comms.ti_count = comms.ti_count, dr.ti_count
+        try:
+            with provided(comms, variables, connections), installed(comms):
+                run_passes(dr, conf)
+        finally:
+            comms.ti_count = previous_ti_count
+        return DagRunResult(
+            dag_id=run.dag_id,
+            run_id=run.run_id,
+            logical_date=run.logical_date,
+            data_interval=run.data_interval,
+            state=dr.state,
+            task_states={ti.key: (ti.state or "none") for ti in dr.get_task_instances()},
+            xcoms={
+                (r.task_id, r.map_index, r.key): r.value
+                for r in self.store.records(dag_id=run.dag_id, run_id=run.run_id)
+            },
+            tasks={ti.key: ti.result for ti in dr.get_task_instances() if ti.result is not None},
+            store=self.store,
+        )
+
+
+def run_dag(dag: Any, *, store: XComStore | None = None, **kwargs: Any) -> DagRunResult:
+    """Run every task of ``dag`` in-process, as ``dag.test()`` would, without a metadata DB.
+
+    Keyword arguments: ``logical_date`` (default: now), ``run_after``, ``run_id``, ``conf``,
+    ``variables``, ``connections``. Uses its own store unless ``store`` is given.
+    """
+    return DagRunner(store if store is not None else XComStore())(dag, **kwargs)

@@ -1,0 +1,314 @@
+"""A DAG run's task instances and the scheduler's decisions about them (airflow/models/dagrun.py).
+
+:class:`SchedulerDagRun` holds what the task_instance table holds for one run and mirrors, by name:
+``verify_integrity`` (creating the instances, literal mappings already expanded),
+``task_instance_scheduling_decisions``, ``_get_ready_tis``, ``_are_premature_tis``, ``update_state`` and
+``_tis_for_dagrun_state``. A pass of :mod:`pytest_xcom.runner.dag_test` calls ``update_state`` once,
+as dag.test() does, and runs what it returns.
+
+The dependencies of each task instance are those of Airflow's ``DEFAULT_OPERATOR_DEPS``, evaluated in
+the order listed in :data:`_DEPS` (Airflow keeps them in a set ordered by the classes' ids, so its
+order differs between processes; it matters only when two deps would set different states).
+``depends_on_past`` (PrevDagrunDep) has no earlier run to look at and is not evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from pytest_xcom.runner.mapped import (
+    NotFullyPopulated,
+    NotMapped,
+    expand_mapped_task,
+    get_mapped_ti_count,
+    mapped_task_upstream_dep,
+    revise_map_indexes_if_mapped,
+)
+from pytest_xcom.runner.states import (
+    DEFERRED,
+    FAILED,
+    FAILED_STATES,
+    FINISHED,
+    REMOVED,
+    RUNNING,
+    SCHEDULEABLE,
+    SUCCESS,
+    SUCCESS_STATES,
+    UNFINISHED,
+)
+from pytest_xcom.runner.ti_deps import (
+    not_in_retry_period_dep,
+    not_previously_skipped_dep,
+    ready_to_reschedule_dep,
+)
+from pytest_xcom.runner.trigger_rule_dep import trigger_rule_dep
+
+if TYPE_CHECKING:
+    from pytest_xcom.context import RunInfo
+    from pytest_xcom.runner.results import TaskRunResult
+    from pytest_xcom.store import XComStore
+
+__all__ = ["TI", "DepContext", "FinishedTI", "SchedulerDagRun"]
+
+
+@dataclass(eq=False)
+class TI:
+    """One task_instance row."""
+
+    task_id: str
+    map_index: int
+    state: str | None = None
+    try_number: int = 0
+    end: float = 0.0
+    """When the last try ended, on the run's clock."""
+    retry_delay_override: float | None = None
+    reschedule_at: float | None = None
+    """When a sensor in reschedule mode pokes again, on the run's clock."""
+    first_poke: float | None = None
+    result: TaskRunResult | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.task_id, self.map_index
+
+
+class FinishedTI(NamedTuple):
+    """A finished instance as the pass's snapshot (``DepContext.finished_tis``) holds it."""
+
+    task_id: str
+    map_index: int
+    state: str
+
+
+@dataclass
+class DepContext:
+    """Airflow's DepContext, with what the scheduler sets: flag_upstream_failed is always on."""
+
+    finished_tis: list[FinishedTI]
+    ignore_in_retry_period: bool = False
+    ignore_in_reschedule_period: bool = False
+    have_changed_ti_states: bool = False
+
+
+class Decision(NamedTuple):
+    tis: list[TI]
+    schedulable_tis: list[TI]
+    changed_tis: bool
+    unfinished_tis: list[TI]
+    finished_tis: list[TI]
+
+
+_Dep = Callable[[TI, "SchedulerDagRun", DepContext], bool]
+
+
+def _mapped_task_upstream(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> bool:
+    before = ti.state
+    met = mapped_task_upstream_dep(ti, dr)
+    ctx.have_changed_ti_states |= ti.state != before
+    return met
+
+
+_DEPS: tuple[_Dep, ...] = (
+    ready_to_reschedule_dep,  # Airflow adds it for an up_for_reschedule instance only; it passes for others
+    not_in_retry_period_dep,
+    trigger_rule_dep,
+    not_previously_skipped_dep,
+    _mapped_task_upstream,
+)
+
+
+@dataclass(eq=False)
+class SchedulerDagRun:
+    """The scheduler's view of one DAG run: its task instances, their states and the run's state."""
+
+    dag: Any
+    run: RunInfo
+    store: XComStore
+    tis: dict[tuple[str, int], TI] = field(default_factory=dict)
+    state: str = RUNNING
+    clock: float = 0.0
+    """Seconds since the run started: the scheduler's "now" (moved on only by waiting for retries)."""
+
+    # -- the task_instance table --------------------------------------------------------------------
+
+    def tis_of(self, task_id: str) -> list[TI]:
+        return sorted((ti for ti in self.tis.values() if ti.task_id == task_id), key=lambda t: t.map_index)
+
+    def get_task_instances(self) -> list[TI]:
+        """Every instance, ordered as ``DagRun.fetch_task_instances`` orders them (task_id, map_index)."""
+        return sorted(self.tis.values(), key=lambda t: (t.task_id, t.map_index))
+
+    def add_ti(self, task_id: str, map_index: int, state: str | None = None) -> TI:
+        ti = TI(task_id, map_index, state)
+        self.tis[ti.key] = ti
+        return ti
+
+    def renumber(self, ti: TI, map_index: int) -> None:
+        del self.tis[ti.key]
+        ti.map_index = map_index
+        self.tis[ti.key] = ti
+
+    def remove(self, ti: TI) -> None:
+        del self.tis[ti.key]
+
+    def set_state(self, ti: TI, state: str, ctx: DepContext | None = None) -> bool:
+        """``TaskInstance.set_state``: whether the state changed."""
+        if ti.state == state:
+            return False
+        ti.state = state
+        if ctx is not None:
+            ctx.have_changed_ti_states = True
+        return True
+
+    def ti_count(self, msg: Any) -> int:
+        """Answer a task's GetTICount, as the API server counts task_instance rows."""
+        task_ids = set(msg.task_ids or [])
+        if msg.task_group_id:
+            task_ids |= {t.task_id for t in self.dag.task_group_dict[msg.task_group_id].iter_tasks()}
+        return sum(
+            1
+            for ti in self.tis.values()
+            if ti.task_id in task_ids
+            and (msg.map_index is None or ti.map_index == msg.map_index)
+            and (not msg.states or ti.state in msg.states)
+        )
+
+    def verify_integrity(self, tasks: Iterable[Any]) -> None:
+        """Create the run's instances; a mapping over literals gets its map indexes 0..n-1 now."""
+        planned: list[tuple[str, Iterable[int]]] = []
+        for task in tasks:
+            try:
+                count = get_mapped_ti_count(task, self)
+            except (NotMapped, NotFullyPopulated):
+                planned.append((task.task_id, (-1,)))
+            else:
+                # A zero-length literal still gets one instance, skipped when it is expanded.
+                planned.append((task.task_id, range(count) if count else (-1,)))
+        for task_id, map_indexes in planned:
+            for map_index in map_indexes:
+                self.add_ti(task_id, map_index)
+
+    # -- TISchedulingDecision ------------------------------------------------------------------------
+
+    def task_instance_scheduling_decisions(self) -> Decision:
+        tis = self.get_task_instances()
+        unfinished = [t for t in tis if t.state in UNFINISHED]
+        finished = [t for t in tis if t.state in FINISHED]
+        if not unfinished:
+            return Decision(tis, [], False, unfinished, finished)
+        schedulable = [t for t in unfinished if t.state in SCHEDULEABLE]
+        ready, changed, expansion_happened = self._get_ready_tis(schedulable, finished)
+        if expansion_happened:
+            # An expansion may have finished instances (skipped / upstream_failed) and made new ones.
+            changed = True
+            tis = self.get_task_instances()
+            unfinished = [t for t in tis if t.state in UNFINISHED]
+            finished = [t for t in tis if t.state in FINISHED]
+        return Decision(tis, ready, changed, unfinished, finished)
+
+    @staticmethod
+    def _snapshot(finished: list[TI]) -> list[FinishedTI]:
+        return [FinishedTI(t.task_id, t.map_index, t.state) for t in finished if t.state is not None]
+
+    def are_dependencies_met(self, ti: TI, ctx: DepContext) -> bool:
+        # Every dep is evaluated, as get_failed_dep_statuses does: each may set the state.
+        met = True
+        for dep in _DEPS:
+            met = dep(ti, self, ctx) and met
+        return met
+
+    def _expand_mapped_task_if_needed(self, ti: TI) -> list[TI] | None:
+        if ti.map_index >= 0:
+            return None
+        task = self.dag.task_dict[ti.task_id]
+        if task.is_mapped:
+            self.store.clear_task_instance(self.run.dag_id, self.run.run_id, ti.task_id, ti.map_index)
+        try:
+            return expand_mapped_task(task, self)
+        except NotMapped:
+            return None
+
+    def _get_ready_tis(self, schedulable: list[TI], finished: list[TI]) -> tuple[list[TI], bool, bool]:
+        ready: list[TI] = []
+        if not schedulable:
+            return ready, False, False
+        ctx = DepContext(finished_tis=self._snapshot(finished))
+        old_states: list[tuple[TI, str | None]] = []
+        queue = list(schedulable)  # expansions append their new instances, checked in this pass too
+        expansion_happened = False
+        revised: set[str] = set()
+        i = 0
+        while i < len(queue):
+            ti = queue[i]
+            i += 1
+            old_state = ti.state
+            if not self.are_dependencies_met(ti, ctx):
+                old_states.append((ti, old_state))
+                continue
+            new_tis = None
+            if ti.map_index < 0:
+                new_tis = self._expand_mapped_task_if_needed(ti)
+                if new_tis is not None:
+                    queue.extend(new_tis)
+                    expansion_happened = True
+            if new_tis is None and ti.state in SCHEDULEABLE:
+                if ti.task_id not in revised:
+                    ready.extend(revise_map_indexes_if_mapped(self.dag.task_dict[ti.task_id], self))
+                    revised.add(ti.task_id)
+                if ti.state in SCHEDULEABLE:
+                    ready.append(ti)
+        changed = any(ti.state != old for ti, old in old_states)
+        return ready, changed, expansion_happened
+
+    def _are_premature_tis(self, unfinished: list[TI], finished: list[TI]) -> tuple[bool, bool]:
+        # Instances waiting out a retry delay or a sensor's poke interval count as runnable.
+        ctx = DepContext(
+            finished_tis=self._snapshot(finished),
+            ignore_in_retry_period=True,
+            ignore_in_reschedule_period=True,
+        )
+        runnable = any(self.are_dependencies_met(ut, ctx) for ut in unfinished)
+        return runnable, ctx.have_changed_ti_states
+
+    # -- the run's state -----------------------------------------------------------------------------
+
+    def _tis_for_dagrun_state(self, tis: list[TI]) -> list[TI]:
+        """Leaves decide the run's state; teardowns only with on_failure_fail_dagrun."""
+        dag = self.dag
+
+        def is_effective_leaf(task: Any) -> bool:
+            for down_id in task.downstream_task_ids:
+                down = dag.task_dict[down_id]
+                if not down.is_teardown or down.on_failure_fail_dagrun:
+                    return False
+            return not task.is_teardown or task.on_failure_fail_dagrun
+
+        leaf_ids = {t.task_id for t in dag.tasks if is_effective_leaf(t)}
+        if not leaf_ids:
+            leaf_ids = {t.task_id for t in dag.tasks if not t.downstream_list}
+        return [ti for ti in tis if ti.task_id in leaf_ids and ti.state != REMOVED]
+
+    def update_state(self) -> list[TI]:
+        """Decide what can be scheduled now and the run's state; the instances to schedule."""
+        info = self.task_instance_scheduling_decisions()
+        unfinished = info.unfinished_tis
+        should_schedule = bool(unfinished) and all(t.state != DEFERRED for t in unfinished)
+        are_runnable_tasks = True
+        if should_schedule:
+            are_runnable_tasks = bool(info.schedulable_tis or info.changed_tis)
+            if not are_runnable_tasks:
+                are_runnable_tasks, changed_by_upstream = self._are_premature_tis(
+                    unfinished, info.finished_tis
+                )
+                if changed_by_upstream:
+                    unfinished = [t for t in unfinished if t.state in UNFINISHED]
+        leaves = self._tis_for_dagrun_state(info.tis)
+        if not unfinished and any(ti.state in FAILED_STATES for ti in leaves):
+            self.state = FAILED
+        elif not unfinished and all(ti.state in SUCCESS_STATES for ti in leaves):
+            self.state = SUCCESS
+        elif should_schedule and not are_runnable_tasks:
+            self.state = FAILED  # deadlock: unfinished instances none of which can ever run
+        return info.schedulable_tis

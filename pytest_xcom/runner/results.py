@@ -1,0 +1,56 @@
+"""What run_task and run_dag hand back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pytest_xcom.store import XComStore
+
+__all__ = ["DagRunResult", "TaskRunResult"]
+
+
+@dataclass
+class TaskRunResult:
+    """What one task instance did: its final state, what it returned and pushed, what it raised."""
+
+    task_id: str
+    map_index: int
+    state: str
+    return_value: Any
+    xcoms: dict[str, Any]
+    error: BaseException | None
+    try_number: int
+    ti: Any = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "success"
+
+
+@dataclass
+class DagRunResult:
+    """What a DAG run did: its state, every task instance's state, and every XCom pushed.
+
+    ``xcoms`` and ``tasks`` are this run's own: a later run with the same run_id replaces the run in
+    the store (as dag.test() replaces it in the metadata DB) but not what this result holds.
+    """
+
+    dag_id: str
+    run_id: str
+    logical_date: datetime | None
+    data_interval: tuple[datetime, datetime] | None
+    state: str
+    task_states: dict[tuple[str, int], str]
+    xcoms: dict[tuple[str, int, str], Any]
+    tasks: dict[tuple[str, int], TaskRunResult] = field(repr=False)
+    store: XComStore = field(repr=False)
+
+    def __getitem__(self, task_id: str) -> TaskRunResult:
+        """The result of an unmapped task (``result["extract"].return_value``)."""
+        try:
+            return self.tasks[(task_id, -1)]
+        except KeyError:
+            ran = sorted({t for t, _ in self.tasks})
+            raise KeyError(f"task {task_id!r} did not run unmapped in this DAG run; ran: {ran}") from None

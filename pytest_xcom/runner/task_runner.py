@@ -1,0 +1,231 @@
+"""One task instance through Airflow's task runner, as a worker runs it; and ``run_task``.
+
+:func:`_attempt` is one try (``task_runner.run`` + ``finalize``); :func:`run_task_instance` is dag.test()'s
+``_run_task``: a try, and a deferred task's trigger run in line and the task resumed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pytest_xcom import _compat, _msgs
+from pytest_xcom._process import worker_globals_restored
+from pytest_xcom.comms import InMemorySupervisorComms, installed
+from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
+from pytest_xcom.runner.results import TaskRunResult
+from pytest_xcom.runner.states import DEFERRED, FAILED, UP_FOR_RETRY
+from pytest_xcom.store import RETURN_KEY, XComStore
+from pytest_xcom.supervisor import child_sockets
+
+__all__ = ["TaskRunner", "run_task", "run_task_instance"]
+
+
+def _attempt(ti: Any) -> tuple[str, BaseException | None]:
+    """Run one try of ``ti`` as a worker's main() does; the comms channel must be installed."""
+    import structlog
+
+    log = structlog.get_logger(logger_name="task")
+    with worker_globals_restored(), child_sockets(ti.task):
+        try:
+            context = ti.get_template_context()
+        except Exception as startup_error:
+            # A worker that fails before run() (e.g. params validation) exits non-zero without
+            # reporting a state; the supervisor then reports up_for_retry when retries remain.
+            should_retry = ti._ti_context_from_server.should_retry
+            return (UP_FOR_RETRY if should_retry else FAILED), startup_error
+        state, _, error = _compat.task_runner.run(ti, context, log)
+        context["exception"] = error
+        _compat.task_runner.finalize(ti, state, context, log, error)
+    return _compat.TaskInstanceState(state).value, error
+
+
+def _keys_to_clear(store: XComStore, run: RunInfo, task_id: str, map_index: int) -> list[str]:
+    # The API server tells a starting task to clear what it pushed before (a retry, a re-run).
+    idents = store.identities(
+        dag_id=run.dag_id, run_id=run.run_id, task_id=task_id, map_index=None if map_index < 0 else map_index
+    )
+    return sorted({ident.key for ident in idents})
+
+
+def _fire_trigger(defer: Any) -> tuple[str, dict]:
+    """Run a deferred task's trigger to its first event; what the task resumes with (dag.test()'s way)."""
+    import asyncio
+
+    trigger_kwargs: Any = _compat.deserialize(defer.trigger_kwargs)
+    trigger = _compat.import_string(defer.classpath)(**trigger_kwargs)
+
+    async def first_event() -> Any:
+        return await anext(trigger.run(), None)
+
+    event = asyncio.run(first_event())
+    next_kwargs = {"event": _compat.serialize(event.payload)} if event else defer.next_kwargs
+    return defer.next_method, next_kwargs
+
+
+def run_task_instance(
+    task: Any,
+    run: RunInfo,
+    store: XComStore,
+    *,
+    conf: dict | None,
+    map_index: int,
+    try_number: int,
+    dag_version_id: Any = None,
+    run_triggers: bool = True,
+) -> tuple[TaskRunResult, list[Any]]:
+    """One try of one task instance; its result and the messages it sent about its outcome (skips of
+    downstream tasks, retry). With ``run_triggers`` a deferred task's trigger runs in line and the task
+    resumes, as in dag.test()."""
+    comms = store.channel()
+    events: list[Any] = []
+    resume: tuple[str, dict] | None = None
+    while True:
+        comms.events.clear()
+        ti = make_task_instance(
+            task,
+            run,
+            conf=conf,
+            map_index=map_index,
+            try_number=try_number,
+            dag_version_id=dag_version_id,
+            # The server clears a task's earlier XComs when it starts, but not when it resumes.
+            xcom_keys_to_clear=[] if resume else _keys_to_clear(store, run, task.task_id, map_index),
+            resume=resume,
+        )
+        state, error = _attempt(ti)
+        events.extend(comms.events)
+        defer = next((m for m in comms.events if type(m).__name__ == "DeferTask"), None)
+        if run_triggers and state == DEFERRED and defer is not None:
+            resume = _fire_trigger(defer)  # as dag.test() runs triggers in line
+            continue
+        break
+    records = store.records(dag_id=run.dag_id, run_id=run.run_id, task_id=task.task_id, map_index=map_index)
+    pushed = {r.key: r.value for r in records}
+    result = TaskRunResult(
+        task_id=task.task_id,
+        map_index=map_index,
+        state=state,
+        return_value=pushed.get(RETURN_KEY),
+        xcoms=pushed,
+        error=error,
+        try_number=try_number,
+        ti=ti,
+    )
+    return result, events
+
+
+def _as_operator(task: Any) -> Any:
+    if isinstance(task, _compat.XComArg):  # a called @task function
+        return task.operator  # type: ignore[attr-defined]
+    if callable(task) and hasattr(task, "function") and not hasattr(task, "task_id"):
+        raise TypeError(
+            f"{task!r} is a @task-decorated function, not a task: call it (inside a DAG, with its "
+            "arguments) and pass what the call returns."
+        )
+    return task
+
+
+def _as_connection_fields(conn_id: str, conn: Any) -> dict[str, Any]:
+    if isinstance(conn, str):
+        conn = _compat.Connection.from_uri(conn, conn_id=conn_id)
+    elif isinstance(conn, Mapping):
+        conn = _compat.Connection(conn_id=conn_id, **conn)
+    return {
+        "conn_type": conn.conn_type,
+        "host": conn.host,
+        "schema": conn.schema,
+        "login": conn.login,
+        "password": conn.password,
+        "port": conn.port,
+        "extra": conn.extra,
+    }
+
+
+_ABSENT: Any = object()
+
+
+@contextmanager
+def provided(
+    comms: InMemorySupervisorComms, variables: Mapping | None, connections: Mapping | None
+) -> Iterator[None]:
+    """Give the tasks of one call these variables and connections; what was there before comes back."""
+    given_vars = {
+        # Variables are stored as text; a non-string value is stored as JSON, as `Variable.set` does.
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in (variables or {}).items()
+    }
+    given_conns = {conn_id: _as_connection_fields(conn_id, c) for conn_id, c in (connections or {}).items()}
+    saved_vars = {key: comms.variables.get(key, _ABSENT) for key in given_vars}
+    saved_conns = {key: comms.connections.get(key, _ABSENT) for key in given_conns}
+    comms.variables.update(given_vars)
+    comms.connections.update(given_conns)
+    try:
+        yield
+    finally:
+        for table, saved in ((comms.variables, saved_vars), (comms.connections, saved_conns)):
+            for key, value in saved.items():
+                if value is _ABSENT:
+                    table.pop(key, None)
+                else:
+                    table[key] = value
+
+
+@dataclass
+class TaskRunner:
+    """Runs one task through Airflow's task runner, reading upstream XComs from the test's store."""
+
+    contexts: TaskContextFactory
+
+    def __call__(
+        self,
+        task: Any,
+        *,
+        logical_date: datetime | date | str | None = None,
+        run_after: datetime | date | str | None = None,
+        run_id: str | None = None,
+        conf: dict[str, Any] | None = None,
+        map_index: int = -1,
+        try_number: int = 1,
+        variables: Mapping[str, Any] | None = None,
+        connections: Mapping[str, Any] | None = None,
+    ) -> TaskRunResult:
+        operator = _as_operator(task)
+        if operator.is_mapped and map_index < 0:
+            raise ValueError(_msgs.mapped_task_needs_map_index(operator.task_id))
+        if not operator.has_dag():
+            self.contexts.standin_dag().add_task(operator)
+        store = self.contexts.store
+        comms = store.channel()
+        run = self.contexts.run_for(operator.dag, logical_date, run_after, run_id)
+        with provided(comms, variables, connections), installed(comms):
+            result, _ = run_task_instance(
+                operator,
+                run,
+                store,
+                conf=conf,
+                map_index=map_index,
+                try_number=try_number,
+                run_triggers=False,
+            )
+        return result
+
+
+def run_task(task: Any, *, store: XComStore | None = None, **kwargs: Any) -> TaskRunResult:
+    """Run one task (an operator, or what a call of a ``@task`` function returns) in-process.
+
+    Upstream XComs are read from ``store`` (seed them with ``store.seed``); a fresh store is used when
+    none is given. Keyword arguments: ``logical_date``, ``run_after``, ``run_id``, ``conf``,
+    ``map_index`` (required for a mapped task: which instance to run), ``try_number``, ``variables``,
+    ``connections``. One attempt is made: a failing task with retries left reports ``up_for_retry``,
+    as Airflow does.
+    """
+    contexts = TaskContextFactory(store=store if store is not None else XComStore())
+    try:
+        return TaskRunner(contexts)(task, **kwargs)
+    finally:
+        contexts.close()

@@ -1,0 +1,93 @@
+"""The task dependencies besides trigger rules and mapping, as the scheduler evaluates them.
+
+- ``NotInRetryPeriodDep`` (airflow/ti_deps/deps/not_in_retry_period_dep.py), with
+  ``TaskInstance.next_retry_datetime`` (airflow/models/taskinstance.py);
+- ``NotPreviouslySkippedDep`` (airflow/ti_deps/deps/not_previously_skipped_dep.py);
+- ``ReadyToRescheduleDep`` (airflow/ti_deps/deps/ready_to_reschedule.py).
+
+Time is the run's own clock (:attr:`SchedulerDagRun.clock`, seconds since the run started): nothing
+sleeps, and when only waiting is left the clock jumps to the next retry, where dag.test() sleeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import TYPE_CHECKING
+
+from pytest_xcom.runner.states import SKIPPED, UP_FOR_RESCHEDULE, UP_FOR_RETRY
+
+if TYPE_CHECKING:
+    from pytest_xcom.runner.dagrun import TI, DepContext, SchedulerDagRun
+
+__all__ = [
+    "next_retry_at",
+    "not_in_retry_period_dep",
+    "not_previously_skipped_dep",
+    "ready_to_reschedule_dep",
+]
+
+_SKIPMIXIN_KEY, _FOLLOWED, _SKIPPED = "skipmixin_key", "followed", "skipped"
+_MAX_RETRY_DELAY = 24 * 60 * 60  # [core] max_task_retry_delay's default
+
+
+def next_retry_at(ti: TI, dr: SchedulerDagRun) -> float:
+    """``next_retry_datetime`` on the run's clock: the end of the try plus the (backed-off) delay."""
+    task = dr.dag.task_dict[ti.task_id]
+    if ti.retry_delay_override is not None:
+        return ti.end + ti.retry_delay_override
+    delay = task.retry_delay.total_seconds()
+    multiplier = float(task.retry_exponential_backoff or 1.0)
+    if multiplier != 1.0 and multiplier > 0:
+        try:
+            min_backoff = math.ceil(delay * (multiplier ** (ti.try_number - 1)))
+        except OverflowError:
+            min_backoff = _MAX_RETRY_DELAY
+        min_backoff = max(min_backoff, 1)
+        key = f"{dr.run.dag_id}#{ti.task_id}#{dr.run.logical_date}#{ti.try_number}"
+        ti_hash = int(hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest(), 16)
+        delay = min(min_backoff + ti_hash % min_backoff, _MAX_RETRY_DELAY)
+        if task.max_retry_delay:
+            delay = min(task.max_retry_delay.total_seconds(), delay)
+    return ti.end + delay
+
+
+def not_in_retry_period_dep(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> bool:
+    if ctx.ignore_in_retry_period or ti.state != UP_FOR_RETRY:
+        return True
+    # Airflow compares with "now", which is always later than the end of the try; passes take no
+    # time on the run's clock, so a retry due now is ready.
+    return next_retry_at(ti, dr) <= dr.clock
+
+
+def not_previously_skipped_dep(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> bool:
+    """Skip ``ti`` when a finished branching/short-circuit parent recorded that it is not followed."""
+    task = dr.dag.task_dict[ti.task_id]
+    finished_ids = {f.task_id for f in ctx.finished_tis}
+    for parent in task.upstream_list:
+        if not parent.inherits_from_skipmixin or parent.task_id not in finished_ids:
+            continue
+        # An unmapped parent wrote its decision at map_index -1, whatever the child's map index.
+        map_index = ti.map_index if parent.is_mapped else -1
+        decision = dr.store.get(
+            parent.task_id,
+            key=_SKIPMIXIN_KEY,
+            map_index=map_index,
+            dag_id=dr.run.dag_id,
+            run_id=dr.run.run_id,
+        )
+        if not isinstance(decision, dict):
+            continue
+        if (_FOLLOWED in decision and ti.task_id not in decision[_FOLLOWED]) or (
+            _SKIPPED in decision and ti.task_id in decision[_SKIPPED]
+        ):
+            dr.set_state(ti, SKIPPED, ctx)
+            return False
+    return True
+
+
+def ready_to_reschedule_dep(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> bool:
+    """A sensor in reschedule mode pokes again once its reschedule date has come on the run's clock."""
+    if ctx.ignore_in_reschedule_period or ti.state != UP_FOR_RESCHEDULE or ti.reschedule_at is None:
+        return True
+    return ti.reschedule_at <= dr.clock

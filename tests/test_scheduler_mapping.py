@@ -1,0 +1,111 @@
+"""Dynamic task mapping as the scheduler does it: literal expansion at run creation, mapped task groups
+judged per map index, and MappedTaskUpstreamDep. tests/test_scheduler_differential.py checks the same
+DAGs against dag.test()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dagfiles import load_dags
+
+DAGS = Path(__file__).parent / "scheduler_dags"
+
+
+@pytest.fixture(scope="module")
+def literal_dags():
+    return load_dags(DAGS / "literal_mapping.py")
+
+
+@pytest.fixture(scope="module")
+def group_dags():
+    return load_dags(DAGS / "mapped_groups.py")
+
+
+@pytest.fixture(scope="module")
+def source_dags():
+    return load_dags(DAGS / "mapped_upstream.py")
+
+
+# -- mapping over literals: map indexes exist from the start ---------------------------------------------
+
+
+def test_literal_expansions_run_every_map_index(run_dag, literal_dags):
+    result = run_dag(literal_dags["literal_expand"])
+    assert result.state == "success"
+    assert [result.xcoms[("double", i, "return_value")] for i in range(3)] == [2, 4, 6]
+    assert [result.xcoms[("add", i, "return_value")] for i in range(2)] == [3, 7]
+    assert result.xcoms[("total", -1, "return_value")] == 12
+
+
+def test_a_failed_upstream_fails_each_literal_map_index(run_dag, literal_dags):
+    result = run_dag(literal_dags["literal_expand_after_failure"])
+    assert result.task_states == {
+        ("boom", -1): "failed",
+        ("double", 0): "upstream_failed",
+        ("double", 1): "upstream_failed",
+        ("double", 2): "upstream_failed",
+        ("total", -1): "upstream_failed",
+    }
+
+
+def test_a_branch_not_taken_skips_each_literal_map_index(run_dag, literal_dags):
+    result = run_dag(literal_dags["literal_expand_after_branch"])
+    assert result.task_states[("double", 0)] == result.task_states[("double", 1)] == "skipped"
+    assert ("double", -1) not in result.task_states
+
+
+def test_an_empty_literal_skips_the_one_unexpanded_instance(run_dag, literal_dags):
+    result = run_dag(literal_dags["literal_expand_zero"])
+    assert result.task_states == {("double", -1): "skipped", ("after", -1): "success"}
+
+
+def test_a_group_mapped_over_a_literal_pairs_instances_by_map_index(run_dag, literal_dags):
+    result = run_dag(literal_dags["literal_group"])
+    assert [result.xcoms[("pipeline.double", i, "return_value")] for i in range(3)] == [4, 6, 8]
+    assert result.xcoms[("total", -1, "return_value")] == 18
+
+
+# -- mapped task groups: one map index at a time ----------------------------------------------------------
+
+
+def test_a_failed_index_fails_only_its_own_downstream_index_in_the_group(run_dag, group_dags):
+    result = run_dag(group_dags["group_all_success_after_failed_index"])
+    states = result.task_states
+    assert [states[("guarded.plus_one", i)] for i in range(3)] == ["success", "upstream_failed", "success"]
+    assert ("guarded.plus_one", -1) not in states
+    assert states[("collect", -1)] == "upstream_failed"
+    assert result.state == "failed"
+
+
+@pytest.mark.parametrize("dag_id", ["group_fails_one_index", "group_literal_fails_one_index"])
+def test_trigger_rules_inside_a_mapped_group_see_their_own_index(run_dag, group_dags, dag_id):
+    result = run_dag(group_dags[dag_id])
+    group = "per_item" if dag_id == "group_fails_one_index" else "per_literal"
+    states = result.task_states
+    assert [states[(f"{group}.on_failure", i)] for i in range(3)] == ["skipped", "success", "skipped"]
+    assert [result.xcoms[(f"{group}.report", i, "return_value")] for i in range(3)] == [
+        [0, 1],
+        [1, None],
+        [2, 3],
+    ]
+
+
+# -- MappedTaskUpstreamDep: a failed or skipped list source decides the mapped task -------------------------
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "mapped", "state"),
+    [
+        ("source_failed_all_done", "each", "upstream_failed"),
+        ("source_skipped_all_done", "each", "skipped"),
+        ("source_skipped_none_failed", "each_none_failed", "skipped"),
+    ],
+)
+def test_a_mapped_task_whose_list_source_did_not_succeed_is_decided_whatever_its_rule(
+    run_dag, source_dags, dag_id, mapped, state
+):
+    result = run_dag(source_dags[dag_id])
+    assert result.task_states[(mapped, -1)] == state
+    assert result.state == "success"  # the leaves (all_done, skipped) succeed, as in Airflow
+    assert "none" not in result.task_states.values()
