@@ -216,6 +216,7 @@ def secrets_file_missing(option: str, path: str) -> str:
     return (
         f"{option}: file {path!r} does not exist. Name a JSON, YAML or .env file in Airflow's local "
         "file secrets format (relative paths are read from the ini file's folder)."
+    )
 
 
 def second_run_needs_run_id(dag_id: str, run_id: str, first: object, second: object) -> str:
