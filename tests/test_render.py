@@ -23,7 +23,9 @@ def test_dates_params_and_conf_render_as_airflow_renders_them(render_task):
     rendered = render_task(op, logical_date=LOGICAL_DATE, conf={"n": 7})
     assert rendered["bash_command"] == "echo 2024-01-02 world 7"
     assert rendered.shown["bash_command"] == rendered["bash_command"]
-    assert render_task(op, logical_date="2024-01-03", params={"who": "you"}, conf={"n": 1})[
+    # A second date is a second run of the DAG: it needs a run_id of its own.
+    second = {"logical_date": "2024-01-03", "run_id": "second"}
+    assert render_task(op, **second, params={"who": "you"}, conf={"n": 1})[
         "bash_command"
     ] == ("echo 2024-01-03 you 1")
 
