@@ -97,3 +97,100 @@ def unsupported_message(msg_type: str) -> str:
         f"pytest_xcom does not answer {msg_type} from a task yet; this call needs a real Airflow "
         "deployment (or dag.test()). Please report it if your task needs it."
     )
+
+
+# -- arguments of run_task, run_dag and task_context ------------------------------------------------
+
+
+def _kind(value: object) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def not_a_task(function: str, value: object) -> str:
+    hint = (
+        f" To run a task of a DAG by its id, pass dag.get_task({value!r})." if isinstance(value, str) else ""
+    )
+    return (
+        f"{function}() takes a task: an operator, or what calling a @task function inside a DAG "
+        f"returns; got {_kind(value)}.{hint}"
+    )
+
+
+def dag_given_for_task(function: str, dag_id: str) -> str:
+    return (
+        f"{function}() takes one task, but got DAG {dag_id!r}: run the whole DAG with run_dag(dag), "
+        "or one of its tasks with run_task(dag.get_task('task_id'))."
+    )
+
+
+def not_a_dag(value: object, function: str = "run_dag()") -> str:
+    hint = (
+        " Import the DAG object (from the module that defines it) and pass it, not its dag_id."
+        if isinstance(value, str)
+        else ""
+    )
+    return f"{function} takes a DAG; got {_kind(value)}.{hint}"
+
+
+def task_given_for_dag(task: object) -> str:
+    task_id = getattr(task, "task_id", None) or getattr(getattr(task, "operator", None), "task_id", "?")
+    return (
+        f"run_dag() takes a DAG, but got task {task_id!r}: run one task with run_task(task), or its "
+        "whole DAG with run_dag(task.dag)."
+    )
+
+
+def task_given_for_task_id(task: object) -> str:
+    return "task_context() takes a task_id string as its first argument; pass a task as task=... instead."
+
+
+def not_a_task_id(value: object) -> str:
+    return f"task_context() takes a task_id string as its first argument; got {_kind(value)}."
+
+
+def not_a_date(function: str, name: str, value: object) -> str:
+    example = " (write 20240101 as '2024-01-01')" if isinstance(value, int) else ""
+    return (
+        f"{function}({name}=...) takes a datetime, a date or an ISO-8601 string; got {_kind(value)}{example}."
+    )
+
+
+def unparsable_date(function: str, name: str, value: str, error: Exception) -> str:
+    return (
+        f"{function}({name}={value!r}): not an ISO-8601 date or datetime ({error}); write it as "
+        "'2024-01-01' or '2024-01-01T06:00:00+00:00'."
+    )
+
+
+def not_a_mapping(function: str, name: str, value: object) -> str:
+    return f"{function}({name}=...) takes a dict (name -> value); got {_kind(value)}."
+
+
+def non_str_keys(function: str, name: str, keys: list) -> str:
+    return f"{function}({name}=...): keys must be strings, as in a DAG run's JSON conf; got {keys!r}."
+
+
+def not_a_run_id(function: str, value: object) -> str:
+    return f"{function}(run_id=...) takes a non-empty string; got {_kind(value)}."
+
+
+def not_an_int(function: str, name: str, value: object) -> str:
+    return f"{function}({name}=...) takes an int; got {_kind(value)}."
+
+
+def int_too_small(function: str, name: str, value: int, minimum: int) -> str:
+    meaning = {"map_index": " (-1: an unmapped task)", "try_number": " (1: the first try)"}.get(name, "")
+    return f"{function}({name}={value}): the lowest valid value is {minimum}{meaning}."
+
+
+def map_index_out_of_range(task_id: str, map_index: int, count: int) -> str:
+    if count == 0:
+        return (
+            f"task {task_id!r} expands into no instances from its upstream values (Airflow skips it), so "
+            f"there is no map_index {map_index} to run."
+        )
+    return (
+        f"task {task_id!r} expands into {count} instance(s) from its upstream values: valid map indexes "
+        f"are 0..{count - 1}. Airflow never creates map_index {map_index}; seed a longer upstream value "
+        "or pick an index in range."
+    )

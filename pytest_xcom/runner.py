@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from pytest_xcom import _compat
+from pytest_xcom import _arguments, _compat
 from pytest_xcom._process import worker_globals_restored
 from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
@@ -213,6 +213,17 @@ class TaskRunner:
         variables: Mapping[str, Any] | None = None,
         connections: Mapping[str, Any] | None = None,
     ) -> TaskRunResult:
+        _arguments.check_run_task_arguments(
+            task,
+            logical_date=logical_date,
+            run_after=run_after,
+            run_id=run_id,
+            conf=conf,
+            map_index=map_index,
+            try_number=try_number,
+            variables=variables,
+            connections=connections,
+        )
         operator = _as_operator(task)
         if not operator.has_dag():
             self.contexts.standin_dag().add_task(operator)
@@ -220,6 +231,7 @@ class TaskRunner:
         comms = store.channel()
         _provide(comms, variables, connections)
         run = self.contexts.run_for(operator.dag, logical_date, run_after, run_id)
+        _arguments.check_map_index(operator, map_index, store, run.dag_id, run.run_id)
         with installed(comms):
             return _run_ti(operator, run, store, conf=conf, map_index=map_index, try_number=try_number)
 
@@ -610,6 +622,15 @@ class DagRunner:
         variables: Mapping[str, Any] | None = None,
         connections: Mapping[str, Any] | None = None,
     ) -> DagRunResult:
+        _arguments.check_run_dag_arguments(
+            dag,
+            logical_date=logical_date,
+            run_after=run_after,
+            run_id=run_id,
+            conf=conf,
+            variables=variables,
+            connections=connections,
+        )
         _validate_run_params(dag, conf)
         run = RunInfo.manual(dag, logical_date=logical_date, run_after=run_after, run_id=run_id)
         self.store.bind_run(run.dag_id, run.run_id, run.logical_date or run.run_after)
