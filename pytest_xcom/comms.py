@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -83,12 +84,17 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     """Outcome messages the task sent (state, skips, rendered fields), in order."""
     ti_count: Callable[[Any], int] | None = None
     """Answers GetTICount; set by the DAG runner, which knows how many instances each task has."""
+    # The API server answers each request in a transaction; here one request at a time is answered, so
+    # a task's threads (or tests running tasks from threads) never see the store half-written.
+    _server_lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
 
     # -- the client half: Airflow's framing, no socket ----------------------------------------------
 
     def send(self, msg: Any) -> Any:
         request = _REQUEST_DECODER.decode(self._make_frame(msg).as_bytes()[4:])
-        return self._from_frame(self.resp_decoder.decode(self._serve(request).as_bytes()[4:]))
+        with self._server_lock:
+            response = self._serve(request)
+        return self._from_frame(self.resp_decoder.decode(response.as_bytes()[4:]))
 
     async def asend(self, msg: Any) -> Any:
         return self.send(msg)
