@@ -194,3 +194,9 @@ def map_index_out_of_range(task_id: str, map_index: int, count: int) -> str:
         f"are 0..{count - 1}. Airflow never creates map_index {map_index}; seed a longer upstream value "
         "or pick an index in range."
     )
+
+
+INTERRUPTED_DURING_TASK = (
+    "interrupted (SIGINT) while a task was running; the task runner reported the task failed, as a "
+    "worker does, and the test session stops here"
+)

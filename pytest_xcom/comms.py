@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import attrs
 from pydantic import TypeAdapter
 
-from pytest_xcom import _compat, _msgs
+from pytest_xcom import _compat, _msgs, _process
 from pytest_xcom._compat import ErrorResponse, ErrorType
 from pytest_xcom._compat import comms_messages as m
 from pytest_xcom.store import XComStore
@@ -290,16 +290,23 @@ def installed(comms: InMemorySupervisorComms) -> Iterator[InMemorySupervisorComm
     """Make ``comms`` the task SDK's channel for the block, restoring the previous one after.
 
     While it is installed, values made under freezegun's frozen clock serialize as real datetimes; the
-    secrets tasks register for masking are forgotten when it is removed.
+    secrets tasks register for masking are forgotten when it is removed. Blocks may overlap on several
+    threads (tests running tasks from threads): each thread's tasks talk to their own channel.
     """
-    previous = _compat.get_supervisor_comms()
-    _compat.set_supervisor_comms(comms)
-    try:
-        with (
-            _compat.frozen_clock_values_serializable(),
-            _compat.memoized_type_adapters(),
-            _compat.secrets_masker_restored(),
-        ):
-            yield comms
-    finally:
-        _compat.set_supervisor_comms(previous)
+    with _process.comms_installed(
+        comms,
+        get_comms=_compat.get_supervisor_comms,
+        set_comms=_compat.set_supervisor_comms,
+        process_patches=_channel_patches,
+    ):
+        yield comms
+
+
+@contextlib.contextmanager
+def _channel_patches() -> Iterator[None]:
+    with (
+        _compat.frozen_clock_values_serializable(),
+        _compat.memoized_type_adapters(),
+        _compat.secrets_masker_restored(),
+    ):
+        yield
