@@ -200,3 +200,28 @@ INTERRUPTED_DURING_TASK = (
     "interrupted (SIGINT) while a task was running; the task runner reported the task failed, as a "
     "worker does, and the test session stops here"
 )
+
+
+def xcom_key_rewritten(task_id: str, key: str, served_task_id: str, served_key: str) -> str:
+    where = f"key {served_key!r}" + (f" of task {served_task_id!r}" if served_task_id != task_id else "")
+    return (
+        f"XCom key {key!r} (task {task_id!r}) is stored by Airflow as {where}: a worker's API client "
+        "puts the key in the URL path unescaped, so '?' starts the query, '#' a fragment, '%XX' is "
+        "decoded and '..' climbs a level. Use keys of letters, digits, '_', '-' and '.'."
+    )
+
+
+def xcom_key_without_route(task_id: str, key: str) -> str:
+    return (
+        f"XCom key {key!r} (task {task_id!r}) makes a URL that no route of the API server matches "
+        "(404): a worker's API client puts the key in the URL path unescaped. Use keys of letters, "
+        "digits, '_', '-' and '.'."
+    )
+
+
+def xcom_key_reaches_other_route(task_id: str, key: str, reached: str, wanted: str) -> str:
+    return (
+        f"XCom key {key!r} (task {task_id!r}): the request for its {wanted} reaches the API server's "
+        f"{reached} route instead, whose answer the worker's API client cannot read: a worker's API "
+        "client puts the key in the URL path unescaped. Use keys of letters, digits, '_', '-' and '.'."
+    )

@@ -11,10 +11,12 @@ are refused and transformed at the step where a real worker refuses and transfor
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
+from urllib.parse import unquote
 
 import attrs
 from pydantic import TypeAdapter
@@ -66,6 +68,66 @@ def _to_db_json(value: Any) -> str:
     body = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     body.encode("utf-8")
     return body
+
+
+class _XComPath(NamedTuple):
+    dag_id: str
+    run_id: str
+    task_id: str
+    key: str
+
+
+# [core] execution_api_server_url's default. Its path matters: a key's ``..`` segments climb from it.
+_EXECUTION_API_URL = "http://localhost:8080/execution/"
+_XCOMS_MOUNT = "/execution/xcoms"
+# The API server's XCom routes (execution_api/routes/xcoms.py) in the order it tries them: (name, methods,
+# path). A request reaches the first that matches its method and path.
+_XCOM_ROUTES = (
+    ("item", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/item/{offset}"),
+    ("slice", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/slice"),
+    ("xcom", {"GET", "HEAD", "POST", "DELETE"}, "/{dag_id}/{run_id}/{task_id}/{key:path}"),
+)
+
+
+@functools.cache
+def _url_client() -> Any:
+    import httpx
+
+    return httpx.Client(base_url=_EXECUTION_API_URL)
+
+
+@functools.cache
+def _route_regex(route: str) -> Any:
+    from starlette.routing import compile_path
+
+    return compile_path(route)[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def served_xcom_path(
+    dag_id: str, run_id: str, task_id: str, key: str, suffix: str = "", method: str = "GET"
+) -> tuple[str, _XComPath] | None:
+    """The API server route a real worker's XCom request reaches, and the XCom it names; None on a 404.
+
+    The supervisor's API client writes the key into the URL path unescaped
+    (``f"xcoms/{dag_id}/{run_id}/{task_id}/{key}{suffix}"``); httpx then reads ``?`` as the start of the
+    query and ``#`` as a fragment, and resolves ``.``/``..`` segments; the server (uvicorn) percent-decodes
+    the path, and the route's ``{key:path}`` takes the rest. So ``"a?b"`` is stored as ``"a"``,
+    ``"a%2Fb"`` as ``"a/b"``, ``"../t/k"`` as key ``"k"`` of task ``t``; and a pull of ``"a?b"`` (whose
+    ``/slice`` suffix is cut off with the query) reaches the wrong route.
+    """
+    url = f"xcoms/{dag_id}/{run_id}/{task_id}/{key}{suffix}"
+    raw_path = _url_client().build_request(method, url).url.raw_path.partition(b"?")[0]
+    path = unquote(raw_path.decode("ascii"))  # as uvicorn builds the ASGI scope's path
+    if not path.startswith(_XCOMS_MOUNT + "/"):
+        return None
+    for name, methods, route in _XCOM_ROUTES:
+        match = _route_regex(route).match(path[len(_XCOMS_MOUNT) :])
+        if method in methods and match is not None:
+            if not match["key"]:
+                return None  # the route requires a key (min_length=1)
+            return name, _XComPath(match["dag_id"], match["run_id"], match["task_id"], match["key"])
+    return None
 
 
 @attrs.define(kw_only=True)
@@ -157,9 +219,31 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
             return None
         raise NotImplementedError(_msgs.unsupported_message(type(msg).__name__))
 
+    def _served(self, msg: Any, method: str, route: str = "xcom", suffix: str = "") -> _XComPath | None:
+        """The XCom a real worker's request for ``msg`` names, None if the server would answer 404."""
+        reached = served_xcom_path(msg.dag_id, msg.run_id, msg.task_id, msg.key, suffix, method)
+        if reached is None:
+            return None
+        if reached[0] != route:
+            # The client then fails to read the other route's answer as the one it asked for.
+            raise ValueError(_msgs.xcom_key_reaches_other_route(msg.task_id, msg.key, reached[0], route))
+        served = reached[1]
+        if served != (msg.dag_id, msg.run_id, msg.task_id, msg.key):
+            note = _msgs.xcom_key_rewritten(msg.task_id, msg.key, served.task_id, served.key)
+            if note not in self.store.misses:
+                self.store.misses.append(note)
+        return served
+
+    def _served_or_404(self, msg: Any, method: str, route: str = "xcom", suffix: str = "") -> _XComPath:
+        served = self._served(msg, method, route, suffix)
+        if served is None:
+            raise ServerError(404, "not_found", _msgs.xcom_key_without_route(msg.task_id, msg.key))
+        return served
+
     def _set_xcom(self, msg: Any) -> None:
         if not msg.key:
             raise ServerError(400, "invalid_key", "XCom key must be a non-empty string.")
+        served = self._served_or_404(msg, "POST")
         map_index = _server_map_index(msg.map_index)
         if msg.mapped_length is not None:
             if msg.mapped_length > _compat.max_map_length():
@@ -168,34 +252,37 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
                     "unmappable_return_value_length",
                     "pushed value is too large to map as a downstream's dependency",
                 )
-            self.store.task_maps[(msg.dag_id, msg.run_id, msg.task_id, map_index)] = msg.mapped_length
+            self.store.task_maps[(served.dag_id, served.run_id, served.task_id, map_index)] = (
+                msg.mapped_length
+            )
         json_text = _to_db_json(msg.value)
-        self.store.put_json(msg.dag_id, msg.run_id, msg.task_id, map_index, msg.key, json_text)
+        self.store.put_json(served.dag_id, served.run_id, served.task_id, map_index, served.key, json_text)
 
     def _get_xcom(self, msg: Any) -> Any:
         map_index = _server_map_index(msg.map_index)
-        found = self.store.find_json(
-            msg.dag_id, msg.run_id, msg.task_id, msg.key, map_index, msg.include_prior_dates
-        )
-        if found is None:
+        served = self._served(msg, "GET")
+        # The API client turns the server's 404 into an empty result.
+        found = served and self.store.find_json(*served[:3], served.key, map_index, msg.include_prior_dates)
+        if not found:
             self._note_miss(msg, map_index)
             return m.XComResult(key=msg.key, value=None)
         return m.XComResult(key=msg.key, value=json.loads(found))
 
     def _get_xcom_slice(self, msg: Any) -> Any:
-        rows = self.store.find_all_json(msg.dag_id, msg.run_id, msg.task_id, msg.key, msg.include_prior_dates)
+        served = self._served_or_404(msg, "GET", "slice", "/slice")
+        rows = self.store.find_all_json(*served, msg.include_prior_dates)
         if not rows:
             self._note_miss(msg, -1)
         values = [json.loads(row) for row in rows][slice(msg.start, msg.stop, msg.step)]
         return m.XComSequenceSliceResult(root=values)
 
     def _get_xcom_count(self, msg: Any) -> Any:
-        return m.XComCountResponse(
-            len=len(self.store.find_all_json(msg.dag_id, msg.run_id, msg.task_id, msg.key))
-        )
+        served = self._served_or_404(msg, "HEAD")
+        return m.XComCountResponse(len=len(self.store.find_all_json(*served)))
 
     def _get_xcom_item(self, msg: Any) -> Any:
-        rows = self.store.find_all_json(msg.dag_id, msg.run_id, msg.task_id, msg.key)
+        served = self._served_or_404(msg, "GET", "item", f"/item/{msg.offset}")
+        rows = self.store.find_all_json(*served)
         try:
             return m.XComSequenceIndexResult(root=json.loads(rows[msg.offset]))
         except IndexError:
@@ -203,8 +290,8 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
             return ErrorResponse(error=ErrorType.XCOM_NOT_FOUND, detail=detail)
 
     def _delete_xcom(self, msg: Any) -> None:
-        map_index = _server_map_index(msg.map_index)
-        self.store.delete(msg.dag_id, msg.run_id, msg.task_id, map_index, msg.key)
+        served = self._served_or_404(msg, "DELETE")
+        self.store.delete(*served[:3], _server_map_index(msg.map_index), served.key)
 
     def _note_miss(self, msg: Any, map_index: int) -> None:
         explanation = self.store.explain_miss(
