@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from datetime import timedelta
 
 
 def _quoted(names: Iterable[str]) -> str:
@@ -224,4 +225,39 @@ def xcom_key_reaches_other_route(task_id: str, key: str, reached: str, wanted: s
         f"XCom key {key!r} (task {task_id!r}): the request for its {wanted} reaches the API server's "
         f"{reached} route instead, whose answer the worker's API client cannot read: a worker's API "
         "client puts the key in the URL path unescaped. Use keys of letters, digits, '_', '-' and '.'."
+    )
+
+
+# -- waits on the run's clock (triggers, rescheduled sensors) -----------------------------------------
+
+
+def trigger_never_fired(trigger: str, horizon: timedelta) -> str:
+    span = f"{horizon.days} days" if horizon == timedelta(days=horizon.days) else str(horizon)
+    return (
+        f"the trigger {trigger} gave no event within {span} of the run's clock (moved on instead of "
+        "waiting); in Airflow the task would stay deferred. Give the deferral a timeout (defer(timeout="
+        "...) or the sensor's timeout), or make the trigger's condition come true in the test."
+    )
+
+
+def trigger_waits_in_real_time(seconds: float) -> str:
+    return (
+        f"the trigger waited {seconds:g} s of real time for I/O or another thread with nothing scheduled "
+        "on its event loop; pytest_xcom moves the run's clock instead of sleeping, but cannot make I/O "
+        "arrive. Fake the service the trigger talks to, or test the deferring task with run_task."
+    )
+
+
+def trigger_polls_forever(jumps: int) -> str:
+    return (
+        f"the trigger slept {jumps} times on the run's clock without an event; in Airflow the task would "
+        "stay deferred. Give the deferral a timeout, or make the trigger's condition come true."
+    )
+
+
+def too_many_reschedules(task_id: str, limit: int, now: object) -> str:
+    return (
+        f"sensor {task_id!r} was rescheduled {limit} times without finishing (the run's clock is now "
+        f"{now}); in Airflow it would poke until its timeout. Give it a shorter timeout or a longer "
+        "poke_interval, or make its condition come true."
     )

@@ -146,6 +146,8 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     """Outcome messages the task sent (state, skips, rendered fields), in order."""
     ti_count: Callable[[Any], int] | None = None
     """Answers GetTICount; set by the DAG runner, which knows how many instances each task has."""
+    reschedule_start: Callable[[Any], Any] | None = None
+    """Answers GetTaskRescheduleStartDate (task instance id -> first start); set by the DAG runner."""
     # The API server answers each request in a transaction; here one request at a time is answered, so
     # a task's threads (or tests running tasks from threads) never see the store half-written.
     _server_lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
@@ -320,6 +322,10 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
             raise NotImplementedError(_msgs.unsupported_message("GetTICount"))
         return m.TICount(count=self.ti_count(msg))
 
+    def _get_task_reschedule_start_date(self, msg: Any) -> Any:
+        start = self.reschedule_start(msg.ti_id) if self.reschedule_start is not None else None
+        return m.TaskRescheduleStartDate(start_date=start)
+
     def _get_task_state(self, msg: Any) -> Any:
         if (msg.ti_id, msg.key) not in self.task_state:
             return ErrorResponse(error=ErrorType.TASK_STORE_NOT_FOUND, detail={"key": msg.key})
@@ -361,6 +367,7 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         "DeleteVariable": _delete_variable,
         "GetConnection": _get_connection,
         "GetTICount": _get_ti_count,
+        "GetTaskRescheduleStartDate": _get_task_reschedule_start_date,
         "GetTaskStateStore": _get_task_state,
         "SetTaskStateStore": _set_task_state,
         "DeleteTaskStateStore": _delete_task_state,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from pytest_xcom import _arguments, _compat
+from pytest_xcom import _arguments, _compat, triggerer
 from pytest_xcom._process import worker_globals_restored
 from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
@@ -26,7 +26,7 @@ __all__ = ["DagRunResult", "DagRunner", "TaskRunResult", "TaskRunner", "run_dag"
 
 SUCCESS, FAILED, SKIPPED = "success", "failed", "skipped"
 UPSTREAM_FAILED, REMOVED, UP_FOR_RETRY = "upstream_failed", "removed", "up_for_retry"
-DEFERRED = "deferred"
+DEFERRED, UP_FOR_RESCHEDULE = "deferred", "up_for_reschedule"
 FINISHED = frozenset({SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED, REMOVED})
 _FAILED_STATES = frozenset({FAILED, UPSTREAM_FAILED})
 _SUCCESS_STATES = frozenset({SUCCESS, SKIPPED})
@@ -113,6 +113,7 @@ def _run_ti(
     map_index: int,
     try_number: int,
     resume: tuple[str, dict] | None = None,
+    reschedule_count: int = 0,
 ) -> TaskRunResult:
     ti = make_task_instance(
         task,
@@ -124,6 +125,7 @@ def _run_ti(
         xcom_keys_to_clear=[] if resume else _keys_to_clear(store, run, task.task_id, map_index),
         resume=resume,
     )
+    ti._ti_context_from_server.task_reschedule_count = reschedule_count
     state, error = _attempt(ti)
     records = store.records(dag_id=run.dag_id, run_id=run.run_id, task_id=task.task_id, map_index=map_index)
     pushed = {r.key: r.value for r in records}
@@ -137,21 +139,6 @@ def _run_ti(
         try_number=try_number,
         ti=ti,
     )
-
-
-def _fire_trigger(defer: Any) -> tuple[str, dict]:
-    """Run a deferred task's trigger to its first event; what the task resumes with (dag.test()'s way)."""
-    import asyncio
-
-    trigger_kwargs: Any = _compat.deserialize(defer.trigger_kwargs)
-    trigger = _compat.import_string(defer.classpath)(**trigger_kwargs)
-
-    async def first_event() -> Any:
-        return await anext(trigger.run(), None)
-
-    event = asyncio.run(first_event())
-    next_kwargs = {"event": _compat.serialize(event.payload)} if event else defer.next_kwargs
-    return defer.next_method, next_kwargs
 
 
 def _as_operator(task: Any) -> Any:
@@ -268,6 +255,7 @@ class _DagRunState:
     conf: dict | None
     states: dict[tuple[str, int], str | None] = field(default_factory=dict)
     results: dict[tuple[str, int], TaskRunResult] = field(default_factory=dict)
+    clock: triggerer.RunClock = field(default_factory=triggerer.RunClock)
 
     def tis_of(self, task_id: str) -> list[tuple[tuple[str, int], str | None]]:
         return [(key, state) for key, state in self.states.items() if key[0] == task_id]
@@ -503,7 +491,7 @@ class _DagRunState:
     def run_one(self, key: tuple[str, int]) -> None:
         task = self.dag.task_dict[key[0]]
         comms = self.store.channel()
-        try_number, resume = 1, None
+        try_number, resume, reschedules = 1, None, 0
         while True:
             comms.events.clear()
             result = _run_ti(
@@ -514,10 +502,17 @@ class _DagRunState:
                 map_index=key[1],
                 try_number=try_number,
                 resume=resume,
+                reschedule_count=reschedules,
             )
             defer = next((m for m in comms.events if type(m).__name__ == "DeferTask"), None)
             if result.state == DEFERRED and defer is not None:
-                resume = _fire_trigger(defer)  # as dag.test() runs triggers in line
+                resume = triggerer.fire_trigger(defer, self.clock)
+                continue
+            reschedule = next((m for m in comms.events if type(m).__name__ == "RescheduleTask"), None)
+            if result.state == UP_FOR_RESCHEDULE and reschedule is not None:
+                reschedules += 1
+                self.clock.reschedule(result.ti, reschedule, reschedules)
+                resume = None
                 continue
             if result.state != UP_FOR_RETRY:
                 break
@@ -639,12 +634,14 @@ class DagRunner:
         state = _DagRunState(dag=dag, run=run, store=self.store, conf=conf)
         state.states = {(t.task_id, -1): None for t in dag.tasks if _in_run(t, run)}
         previous_ti_count, comms.ti_count = comms.ti_count, state.ti_count
+        previous_reschedule_start, comms.reschedule_start = comms.reschedule_start, state.clock.first_start
         try:
             with installed(comms):
                 while state.step():
                     pass
         finally:
             comms.ti_count = previous_ti_count
+            comms.reschedule_start = previous_reschedule_start
         return DagRunResult(
             dag_id=run.dag_id,
             run_id=run.run_id,
