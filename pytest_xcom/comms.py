@@ -155,10 +155,11 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     # -- the client half: Airflow's framing, no socket ----------------------------------------------
 
     def send(self, msg: Any) -> Any:
-        request = _REQUEST_DECODER.decode(self._make_frame(msg).as_bytes()[4:])
+        # One request at a time, as Airflow's client serialises them on its socket.
         with self._server_lock:
+            request = _REQUEST_DECODER.decode(self._make_frame(msg).as_bytes()[4:])
             response = self._serve(request)
-        return self._from_frame(self.resp_decoder.decode(response.as_bytes()[4:]))
+            return self._from_frame(self.resp_decoder.decode(response.as_bytes()[4:]))
 
     async def asend(self, msg: Any) -> Any:
         return self.send(msg)
