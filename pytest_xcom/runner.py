@@ -125,7 +125,7 @@ def _run_ti(
         xcom_keys_to_clear=[] if resume else _keys_to_clear(store, run, task.task_id, map_index),
         resume=resume,
     )
-    ti._ti_context_from_server.task_reschedule_count = reschedule_count
+    triggerer.set_reschedule_count(ti, reschedule_count)
     state, error = _attempt(ti)
     records = store.records(dag_id=run.dag_id, run_id=run.run_id, task_id=task.task_id, map_index=map_index)
     pushed = {r.key: r.value for r in records}

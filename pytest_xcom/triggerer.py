@@ -32,7 +32,15 @@ from typing import Any
 
 from pytest_xcom import _compat, _msgs
 
-__all__ = ["HORIZON", "MAX_RESCHEDULES", "REAL_WAIT", "RunClock", "TriggerWaitError", "fire_trigger"]
+__all__ = [
+    "HORIZON",
+    "MAX_RESCHEDULES",
+    "REAL_WAIT",
+    "RunClock",
+    "TriggerWaitError",
+    "fire_trigger",
+    "set_reschedule_count",
+]
 
 HORIZON = timedelta(days=366)
 """How far a trigger may move the run's clock without firing before the wait is an error."""
@@ -104,6 +112,11 @@ class RunClock:
         # The server keeps the first attempt's start date in its task_reschedule rows.
         self.first_starts.setdefault(ti.id, ti.start_date + self.moved)
         self.advance_to(msg.reschedule_date + self.moved)
+
+
+def set_reschedule_count(ti: Any, count: int) -> None:
+    """Tell a starting task how often it was rescheduled, as the server's run context does."""
+    ti._ti_context_from_server.task_reschedule_count = count
 
 
 # -- running a trigger on virtual time ------------------------------------------------------------------
@@ -201,7 +214,7 @@ def _first_event(trigger: Any, clock: RunClock, timeout: timedelta | None) -> tu
             loop.close()
 
 
-def fire_trigger(defer: Any, clock: RunClock) -> tuple[str, dict | None]:
+def fire_trigger(defer: Any, clock: RunClock) -> tuple[str, dict]:
     """Run a deferred task's trigger to its first event; (next_method, next_kwargs) to resume with.
 
     As the triggerer and scheduler do: the event's payload goes to the resumed method as ``event``; a
@@ -220,4 +233,6 @@ def fire_trigger(defer: Any, clock: RunClock) -> tuple[str, dict | None]:
         return _TRIGGER_FAIL, {"error": reasons.TRIGGER_FAILURE.value, "traceback": lines}
     if outcome == "timeout":
         return _TRIGGER_FAIL, {"error": reasons.TRIGGER_TIMEOUT.value}
-    return defer.next_method, ({"event": _compat.serialize(event.payload)} if event else defer.next_kwargs)
+    return defer.next_method, (
+        {"event": _compat.serialize(event.payload)} if event else defer.next_kwargs or {}
+    )
