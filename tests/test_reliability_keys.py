@@ -7,6 +7,7 @@ matched against the execution API's own XCom routes.
 
 from __future__ import annotations
 
+import warnings
 from urllib.parse import unquote
 
 import httpx
@@ -38,8 +39,12 @@ def _real_worker_request(method: str, call) -> tuple[str, tuple] | None:
 
     ``call(client)`` makes one request with Airflow's own client; its transport captures the request.
     """
-    from airflow.api_fastapi.execution_api.routes.xcoms import router
     from airflow.sdk.api.client import Client
+
+    with warnings.catch_warnings():
+        # FastAPI's test client, imported along the way, warns about the httpx it uses.
+        warnings.simplefilter("ignore")
+        from airflow.api_fastapi.execution_api.routes.xcoms import router
     from starlette.routing import Match
 
     sent: list[httpx.Request] = []
