@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from datetime import timedelta
 
 
 def _quoted(names: Iterable[str]) -> str:
@@ -239,4 +240,167 @@ def mapped_task_needs_map_index(task_id: str) -> str:
     return (
         f"task {task_id!r} is mapped: run_task runs one of its instances, so pass map_index=0 (or another "
         "index) to say which. To run every instance, expansion included, use run_dag."
+    )
+
+
+# -- arguments of run_task, run_dag and task_context ------------------------------------------------
+
+
+def _kind(value: object) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def not_a_task(function: str, value: object) -> str:
+    hint = (
+        f" To run a task of a DAG by its id, pass dag.get_task({value!r})." if isinstance(value, str) else ""
+    )
+    return (
+        f"{function}() takes a task: an operator, or what calling a @task function inside a DAG "
+        f"returns; got {_kind(value)}.{hint}"
+    )
+
+
+def dag_given_for_task(function: str, dag_id: str) -> str:
+    return (
+        f"{function}() takes one task, but got DAG {dag_id!r}: run the whole DAG with run_dag(dag), "
+        "or one of its tasks with run_task(dag.get_task('task_id'))."
+    )
+
+
+def not_a_dag(value: object, function: str = "run_dag()") -> str:
+    hint = (
+        " Import the DAG object (from the module that defines it) and pass it, not its dag_id."
+        if isinstance(value, str)
+        else ""
+    )
+    return f"{function} takes a DAG; got {_kind(value)}.{hint}"
+
+
+def task_given_for_dag(task: object) -> str:
+    task_id = getattr(task, "task_id", None) or getattr(getattr(task, "operator", None), "task_id", "?")
+    return (
+        f"run_dag() takes a DAG, but got task {task_id!r}: run one task with run_task(task), or its "
+        "whole DAG with run_dag(task.dag)."
+    )
+
+
+def task_given_for_task_id(task: object) -> str:
+    return "task_context() takes a task_id string as its first argument; pass a task as task=... instead."
+
+
+def not_a_task_id(value: object) -> str:
+    return f"task_context() takes a task_id string as its first argument; got {_kind(value)}."
+
+
+def not_a_date(function: str, name: str, value: object) -> str:
+    example = " (write 20240101 as '2024-01-01')" if isinstance(value, int) else ""
+    return (
+        f"{function}({name}=...) takes a datetime, a date or an ISO-8601 string; got {_kind(value)}{example}."
+    )
+
+
+def unparsable_date(function: str, name: str, value: str, error: Exception) -> str:
+    return (
+        f"{function}({name}={value!r}): not an ISO-8601 date or datetime ({error}); write it as "
+        "'2024-01-01' or '2024-01-01T06:00:00+00:00'."
+    )
+
+
+def not_a_mapping(function: str, name: str, value: object) -> str:
+    return f"{function}({name}=...) takes a dict (name -> value); got {_kind(value)}."
+
+
+def non_str_keys(function: str, name: str, keys: list) -> str:
+    return f"{function}({name}=...): keys must be strings, as in a DAG run's JSON conf; got {keys!r}."
+
+
+def not_a_run_id(function: str, value: object) -> str:
+    return f"{function}(run_id=...) takes a non-empty string; got {_kind(value)}."
+
+
+def not_an_int(function: str, name: str, value: object) -> str:
+    return f"{function}({name}=...) takes an int; got {_kind(value)}."
+
+
+def int_too_small(function: str, name: str, value: int, minimum: int) -> str:
+    meaning = {"map_index": " (-1: an unmapped task)", "try_number": " (1: the first try)"}.get(name, "")
+    return f"{function}({name}={value}): the lowest valid value is {minimum}{meaning}."
+
+
+def map_index_out_of_range(task_id: str, map_index: int, count: int) -> str:
+    if count == 0:
+        return (
+            f"task {task_id!r} expands into no instances from its upstream values (Airflow skips it), so "
+            f"there is no map_index {map_index} to run."
+        )
+    return (
+        f"task {task_id!r} expands into {count} instance(s) from its upstream values: valid map indexes "
+        f"are 0..{count - 1}. Airflow never creates map_index {map_index}; seed a longer upstream value "
+        "or pick an index in range."
+    )
+
+
+INTERRUPTED_DURING_TASK = (
+    "interrupted (SIGINT) while a task was running; the task runner reported the task failed, as a "
+    "worker does, and the test session stops here"
+)
+
+
+def xcom_key_rewritten(task_id: str, key: str, served_task_id: str, served_key: str) -> str:
+    where = f"key {served_key!r}" + (f" of task {served_task_id!r}" if served_task_id != task_id else "")
+    return (
+        f"XCom key {key!r} (task {task_id!r}) is stored by Airflow as {where}: a worker's API client "
+        "puts the key in the URL path unescaped, so '?' starts the query, '#' a fragment, '%XX' is "
+        "decoded and '..' climbs a level. Use keys of letters, digits, '_', '-' and '.'."
+    )
+
+
+def xcom_key_without_route(task_id: str, key: str) -> str:
+    return (
+        f"XCom key {key!r} (task {task_id!r}) makes a URL that no route of the API server matches "
+        "(404): a worker's API client puts the key in the URL path unescaped. Use keys of letters, "
+        "digits, '_', '-' and '.'."
+    )
+
+
+def xcom_key_reaches_other_route(task_id: str, key: str, reached: str, wanted: str) -> str:
+    return (
+        f"XCom key {key!r} (task {task_id!r}): the request for its {wanted} reaches the API server's "
+        f"{reached} route instead, whose answer the worker's API client cannot read: a worker's API "
+        "client puts the key in the URL path unescaped. Use keys of letters, digits, '_', '-' and '.'."
+    )
+
+
+# -- waits on the run's clock (triggers, rescheduled sensors) -----------------------------------------
+
+
+def trigger_never_fired(trigger: str, horizon: timedelta) -> str:
+    span = f"{horizon.days} days" if horizon == timedelta(days=horizon.days) else str(horizon)
+    return (
+        f"the trigger {trigger} gave no event within {span} of the run's clock (moved on instead of "
+        "waiting); in Airflow the task would stay deferred. Give the deferral a timeout (defer(timeout="
+        "...) or the sensor's timeout), or make the trigger's condition come true in the test."
+    )
+
+
+def trigger_waits_in_real_time(seconds: float) -> str:
+    return (
+        f"the trigger waited {seconds:g} s of real time for I/O or another thread with nothing scheduled "
+        "on its event loop; pytest_xcom moves the run's clock instead of sleeping, but cannot make I/O "
+        "arrive. Fake the service the trigger talks to, or test the deferring task with run_task."
+    )
+
+
+def trigger_polls_forever(jumps: int) -> str:
+    return (
+        f"the trigger slept {jumps} times on the run's clock without an event; in Airflow the task would "
+        "stay deferred. Give the deferral a timeout, or make the trigger's condition come true."
+    )
+
+
+def too_many_reschedules(task_id: str, limit: int, now: object) -> str:
+    return (
+        f"sensor {task_id!r} was rescheduled {limit} times without finishing (the run's clock is now "
+        f"{now}); in Airflow it would poke until its timeout. Give it a shorter timeout or a longer "
+        "poke_interval, or make its condition come true."
     )

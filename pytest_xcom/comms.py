@@ -11,14 +11,17 @@ are refused and transformed at the step where a real worker refuses and transfor
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import threading
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
+from urllib.parse import unquote
 
 import attrs
 from pydantic import TypeAdapter
 
-from pytest_xcom import _compat, _msgs
+from pytest_xcom import _compat, _msgs, _process
 from pytest_xcom._compat import ErrorResponse, ErrorType
 from pytest_xcom._compat import comms_messages as m
 from pytest_xcom.store import XComStore
@@ -67,6 +70,66 @@ def _to_db_json(value: Any) -> str:
     return body
 
 
+class _XComPath(NamedTuple):
+    dag_id: str
+    run_id: str
+    task_id: str
+    key: str
+
+
+# [core] execution_api_server_url's default. Its path matters: a key's ``..`` segments climb from it.
+_EXECUTION_API_URL = "http://localhost:8080/execution/"
+_XCOMS_MOUNT = "/execution/xcoms"
+# The API server's XCom routes (execution_api/routes/xcoms.py) in the order it tries them: (name, methods,
+# path). A request reaches the first that matches its method and path.
+_XCOM_ROUTES = (
+    ("item", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/item/{offset}"),
+    ("slice", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/slice"),
+    ("xcom", {"GET", "HEAD", "POST", "DELETE"}, "/{dag_id}/{run_id}/{task_id}/{key:path}"),
+)
+
+
+@functools.cache
+def _url_client() -> Any:
+    import httpx
+
+    return httpx.Client(base_url=_EXECUTION_API_URL)
+
+
+@functools.cache
+def _route_regex(route: str) -> Any:
+    from starlette.routing import compile_path
+
+    return compile_path(route)[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def served_xcom_path(
+    dag_id: str, run_id: str, task_id: str, key: str, suffix: str = "", method: str = "GET"
+) -> tuple[str, _XComPath] | None:
+    """The API server route a real worker's XCom request reaches, and the XCom it names; None on a 404.
+
+    The supervisor's API client writes the key into the URL path unescaped
+    (``f"xcoms/{dag_id}/{run_id}/{task_id}/{key}{suffix}"``); httpx then reads ``?`` as the start of the
+    query and ``#`` as a fragment, and resolves ``.``/``..`` segments; the server (uvicorn) percent-decodes
+    the path, and the route's ``{key:path}`` takes the rest. So ``"a?b"`` is stored as ``"a"``,
+    ``"a%2Fb"`` as ``"a/b"``, ``"../t/k"`` as key ``"k"`` of task ``t``; and a pull of ``"a?b"`` (whose
+    ``/slice`` suffix is cut off with the query) reaches the wrong route.
+    """
+    url = f"xcoms/{dag_id}/{run_id}/{task_id}/{key}{suffix}"
+    raw_path = _url_client().build_request(method, url).url.raw_path.partition(b"?")[0]
+    path = unquote(raw_path.decode("ascii"))  # as uvicorn builds the ASGI scope's path
+    if not path.startswith(_XCOMS_MOUNT + "/"):
+        return None
+    for name, methods, route in _XCOM_ROUTES:
+        match = _route_regex(route).match(path[len(_XCOMS_MOUNT) :])
+        if method in methods and match is not None:
+            if not match["key"]:
+                return None  # the route requires a key (min_length=1)
+            return name, _XComPath(match["dag_id"], match["run_id"], match["task_id"], match["key"])
+    return None
+
+
 @attrs.define(kw_only=True)
 class InMemorySupervisorComms(_compat.CommsDecoder):
     """Airflow's comms client, wired to an in-memory API server instead of a supervisor process."""
@@ -83,12 +146,20 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     """Outcome messages the task sent (state, skips, rendered fields), in order."""
     ti_count: Callable[[Any], int] | None = None
     """Answers GetTICount; set by the DAG runner, which knows how many instances each task has."""
+    reschedule_start: Callable[[Any], Any] | None = None
+    """Answers GetTaskRescheduleStartDate (task instance id -> first start); set by the DAG runner."""
+    # The API server answers each request in a transaction; here one request at a time is answered, so
+    # a task's threads (or tests running tasks from threads) never see the store half-written.
+    _server_lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
 
     # -- the client half: Airflow's framing, no socket ----------------------------------------------
 
     def send(self, msg: Any) -> Any:
-        request = _REQUEST_DECODER.decode(self._make_frame(msg).as_bytes()[4:])
-        return self._from_frame(self.resp_decoder.decode(self._serve(request).as_bytes()[4:]))
+        # One request at a time, as Airflow's client serialises them on its socket.
+        with self._server_lock:
+            request = _REQUEST_DECODER.decode(self._make_frame(msg).as_bytes()[4:])
+            response = self._serve(request)
+            return self._from_frame(self.resp_decoder.decode(response.as_bytes()[4:]))
 
     async def asend(self, msg: Any) -> Any:
         return self.send(msg)
@@ -151,9 +222,31 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
             return None
         raise NotImplementedError(_msgs.unsupported_message(type(msg).__name__))
 
+    def _served(self, msg: Any, method: str, route: str = "xcom", suffix: str = "") -> _XComPath | None:
+        """The XCom a real worker's request for ``msg`` names, None if the server would answer 404."""
+        reached = served_xcom_path(msg.dag_id, msg.run_id, msg.task_id, msg.key, suffix, method)
+        if reached is None:
+            return None
+        if reached[0] != route:
+            # The client then fails to read the other route's answer as the one it asked for.
+            raise ValueError(_msgs.xcom_key_reaches_other_route(msg.task_id, msg.key, reached[0], route))
+        served = reached[1]
+        if served != (msg.dag_id, msg.run_id, msg.task_id, msg.key):
+            note = _msgs.xcom_key_rewritten(msg.task_id, msg.key, served.task_id, served.key)
+            if note not in self.store.misses:
+                self.store.misses.append(note)
+        return served
+
+    def _served_or_404(self, msg: Any, method: str, route: str = "xcom", suffix: str = "") -> _XComPath:
+        served = self._served(msg, method, route, suffix)
+        if served is None:
+            raise ServerError(404, "not_found", _msgs.xcom_key_without_route(msg.task_id, msg.key))
+        return served
+
     def _set_xcom(self, msg: Any) -> None:
         if not msg.key:
             raise ServerError(400, "invalid_key", "XCom key must be a non-empty string.")
+        served = self._served_or_404(msg, "POST")
         map_index = _server_map_index(msg.map_index)
         if msg.mapped_length is not None:
             if msg.mapped_length > _compat.max_map_length():
@@ -162,34 +255,37 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
                     "unmappable_return_value_length",
                     "pushed value is too large to map as a downstream's dependency",
                 )
-            self.store.task_maps[(msg.dag_id, msg.run_id, msg.task_id, map_index)] = msg.mapped_length
+            self.store.task_maps[(served.dag_id, served.run_id, served.task_id, map_index)] = (
+                msg.mapped_length
+            )
         json_text = _to_db_json(msg.value)
-        self.store.put_json(msg.dag_id, msg.run_id, msg.task_id, map_index, msg.key, json_text)
+        self.store.put_json(served.dag_id, served.run_id, served.task_id, map_index, served.key, json_text)
 
     def _get_xcom(self, msg: Any) -> Any:
         map_index = _server_map_index(msg.map_index)
-        found = self.store.find_json(
-            msg.dag_id, msg.run_id, msg.task_id, msg.key, map_index, msg.include_prior_dates
-        )
-        if found is None:
+        served = self._served(msg, "GET")
+        # The API client turns the server's 404 into an empty result.
+        found = served and self.store.find_json(*served[:3], served.key, map_index, msg.include_prior_dates)
+        if not found:
             self._note_miss(msg, map_index)
             return m.XComResult(key=msg.key, value=None)
         return m.XComResult(key=msg.key, value=json.loads(found))
 
     def _get_xcom_slice(self, msg: Any) -> Any:
-        rows = self.store.find_all_json(msg.dag_id, msg.run_id, msg.task_id, msg.key, msg.include_prior_dates)
+        served = self._served_or_404(msg, "GET", "slice", "/slice")
+        rows = self.store.find_all_json(*served, msg.include_prior_dates)
         if not rows:
             self._note_miss(msg, -1)
         values = [json.loads(row) for row in rows][slice(msg.start, msg.stop, msg.step)]
         return m.XComSequenceSliceResult(root=values)
 
     def _get_xcom_count(self, msg: Any) -> Any:
-        return m.XComCountResponse(
-            len=len(self.store.find_all_json(msg.dag_id, msg.run_id, msg.task_id, msg.key))
-        )
+        served = self._served_or_404(msg, "HEAD")
+        return m.XComCountResponse(len=len(self.store.find_all_json(*served)))
 
     def _get_xcom_item(self, msg: Any) -> Any:
-        rows = self.store.find_all_json(msg.dag_id, msg.run_id, msg.task_id, msg.key)
+        served = self._served_or_404(msg, "GET", "item", f"/item/{msg.offset}")
+        rows = self.store.find_all_json(*served)
         try:
             return m.XComSequenceIndexResult(root=json.loads(rows[msg.offset]))
         except IndexError:
@@ -197,8 +293,8 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
             return ErrorResponse(error=ErrorType.XCOM_NOT_FOUND, detail=detail)
 
     def _delete_xcom(self, msg: Any) -> None:
-        map_index = _server_map_index(msg.map_index)
-        self.store.delete(msg.dag_id, msg.run_id, msg.task_id, map_index, msg.key)
+        served = self._served_or_404(msg, "DELETE")
+        self.store.delete(*served[:3], _server_map_index(msg.map_index), served.key)
 
     def _note_miss(self, msg: Any, map_index: int) -> None:
         explanation = self.store.explain_miss(
@@ -226,6 +322,10 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         if self.ti_count is None:
             raise NotImplementedError(_msgs.unsupported_message("GetTICount"))
         return m.TICount(count=self.ti_count(msg))
+
+    def _get_task_reschedule_start_date(self, msg: Any) -> Any:
+        start = self.reschedule_start(msg.ti_id) if self.reschedule_start is not None else None
+        return m.TaskRescheduleStartDate(start_date=start)
 
     def _get_task_state(self, msg: Any) -> Any:
         if (msg.ti_id, msg.key) not in self.task_state:
@@ -268,6 +368,7 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         "DeleteVariable": _delete_variable,
         "GetConnection": _get_connection,
         "GetTICount": _get_ti_count,
+        "GetTaskRescheduleStartDate": _get_task_reschedule_start_date,
         "GetTaskStateStore": _get_task_state,
         "SetTaskStateStore": _set_task_state,
         "DeleteTaskStateStore": _delete_task_state,
@@ -284,16 +385,23 @@ def installed(comms: InMemorySupervisorComms) -> Iterator[InMemorySupervisorComm
     """Make ``comms`` the task SDK's channel for the block, restoring the previous one after.
 
     While it is installed, values made under freezegun's frozen clock serialize as real datetimes; the
-    secrets tasks register for masking are forgotten when it is removed.
+    secrets tasks register for masking are forgotten when it is removed. Blocks may overlap on several
+    threads (tests running tasks from threads): each thread's tasks talk to their own channel.
     """
-    previous = _compat.get_supervisor_comms()
-    _compat.set_supervisor_comms(comms)
-    try:
-        with (
-            _compat.frozen_clock_values_serializable(),
-            _compat.memoized_type_adapters(),
-            _compat.secrets_masker_restored(),
-        ):
-            yield comms
-    finally:
-        _compat.set_supervisor_comms(previous)
+    with _process.comms_installed(
+        comms,
+        get_comms=_compat.get_supervisor_comms,
+        set_comms=_compat.set_supervisor_comms,
+        process_patches=_channel_patches,
+    ):
+        yield comms
+
+
+@contextlib.contextmanager
+def _channel_patches() -> Iterator[None]:
+    with (
+        _compat.frozen_clock_values_serializable(),
+        _compat.memoized_type_adapters(),
+        _compat.secrets_masker_restored(),
+    ):
+        yield

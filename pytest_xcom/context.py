@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from pytest_xcom import _compat, _msgs
+from pytest_xcom import _arguments, _compat, _msgs
 from pytest_xcom._compat import DAG, BaseOperator, RuntimeTaskInstance, timezone
 from pytest_xcom.store import XComStore
 
@@ -189,6 +189,18 @@ class TaskContextFactory:
         dag: Any = None,
         task: Any = None,
     ) -> Any:
+        _arguments.check_task_context_arguments(
+            task_id,
+            params=params,
+            conf=conf,
+            logical_date=logical_date,
+            run_after=run_after,
+            run_id=run_id,
+            map_index=map_index,
+            try_number=try_number,
+            dag=dag,
+            task=task,
+        )
         task = self._resolve_task(task_id, task=task, dag=dag, params=params)
         run = self.run_for(task.dag, logical_date, run_after, run_id)
         ti = make_task_instance(

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pytest_xcom import _compat
+from pytest_xcom import _arguments, triggerer
 from pytest_xcom._compat import timezone
 from pytest_xcom.comms import installed
 from pytest_xcom.context import RunInfo
@@ -87,12 +87,19 @@ def _apply_skips(dr: SchedulerDagRun, events: list[Any]) -> None:
                 ti.state = SKIPPED
 
 
-def _run_scheduled(dr: SchedulerDagRun, ti: TI, conf: dict | None) -> None:
+def _run_scheduled(dr: SchedulerDagRun, ti: TI, conf: dict | None, clock: triggerer.RunClock) -> None:
     """dag.test()'s ``_run_task`` for one scheduled instance, its outcome written back to the row."""
     task = dr.dag.task_dict[ti.task_id]
     ti.state = RUNNING
     result, events = run_task_instance(
-        task, dr.run, dr.store, conf=conf, map_index=ti.map_index, try_number=ti.try_number
+        task,
+        dr.run,
+        dr.store,
+        conf=conf,
+        map_index=ti.map_index,
+        try_number=ti.try_number,
+        clock=clock,
+        reschedule_count=ti.reschedules,
     )
     _apply_skips(dr, events)
     ti.state, ti.result, ti.end = result.state, result, dr.clock
@@ -100,32 +107,15 @@ def _run_scheduled(dr: SchedulerDagRun, ti: TI, conf: dict | None) -> None:
     ti.retry_delay_override = getattr(retry, "retry_delay_seconds", None)
     reschedule = next((m for m in events if type(m).__name__ == "RescheduleTask"), None)
     if ti.state == UP_FOR_RESCHEDULE and reschedule is not None:
-        _reschedule(dr, ti, task, reschedule)
+        # The sensor pokes again at its reschedule date on the run's clock; it measures its timeout
+        # from its first start, which the server (answering from ``clock``) tells it on later pokes.
+        ti.reschedules += 1
+        clock.reschedule(result.ti, ti.reschedules)
+        wait = (reschedule.reschedule_date - timezone.utcnow()).total_seconds()
+        ti.reschedule_at = dr.clock + max(wait, 0.0)
 
 
-def _reschedule(dr: SchedulerDagRun, ti: TI, task: Any, msg: Any) -> None:
-    """Record when a sensor in reschedule mode pokes again; time it out on the run's clock.
-
-    A sensor measures its timeout from its first poke, which the API server tells it on later pokes;
-    here it is never told, so the scheduler applies the timeout the sensor would apply at this poke.
-    """
-    if ti.first_poke is None:
-        ti.first_poke = dr.clock
-    wait = (msg.reschedule_date - timezone.utcnow()).total_seconds()
-    ti.reschedule_at = dr.clock + max(wait, 0.0)
-    elapsed = dr.clock - ti.first_poke
-    timeout = task.timeout.total_seconds() if isinstance(task.timeout, timedelta) else float(task.timeout)
-    if elapsed > timeout:
-        error = _compat.AirflowSensorTimeout(
-            f"Sensor has timed out; run duration of {elapsed} seconds exceeds the specified timeout "
-            f"of {task.timeout}."
-        )
-        ti.state = SKIPPED if task.soft_fail else FAILED
-        if ti.result is not None:
-            ti.result.state, ti.result.error = ti.state, error
-
-
-def run_passes(dr: SchedulerDagRun, conf: dict | None) -> None:
+def run_passes(dr: SchedulerDagRun, conf: dict | None, clock: triggerer.RunClock) -> None:
     """dag.test()'s loop: schedule, run what was scheduled, until the run has a final state."""
     idle = 0
     while dr.state == RUNNING:
@@ -145,10 +135,11 @@ def run_passes(dr: SchedulerDagRun, conf: dict | None) -> None:
                 for ti in dr.tis.values()
                 if ti.state == UP_FOR_RESCHEDULE and ti.reschedule_at is not None
             ]
-            if due:
-                dr.clock = max(dr.clock, min(due))
+            if due and min(due) > dr.clock:
+                clock.advance(timedelta(seconds=min(due) - dr.clock))
+                dr.clock = min(due)
         for ti in schedulable:
-            _run_scheduled(dr, ti, conf)
+            _run_scheduled(dr, ti, conf, clock)
         if schedulable or [(ti.key, ti.state) for ti in dr.tis.values()] != before:
             idle = 0
             continue
@@ -175,6 +166,15 @@ class DagRunner:
         variables: Mapping[str, Any] | None = None,
         connections: Mapping[str, Any] | None = None,
     ) -> DagRunResult:
+        _arguments.check_run_dag_arguments(
+            dag,
+            logical_date=logical_date,
+            run_after=run_after,
+            run_id=run_id,
+            conf=conf,
+            variables=variables,
+            connections=connections,
+        )
         _validate_run_params(dag, conf)
         run = RunInfo.manual(dag, logical_date=logical_date, run_after=run_after, run_id=run_id)
         # As dag.test(): an earlier run at the same date is deleted, with its XComs, before this one.
@@ -182,12 +182,14 @@ class DagRunner:
         comms = self.store.channel()
         dr = SchedulerDagRun(dag=dag, run=run, store=self.store)
         dr.verify_integrity(t for t in dag.task_dict.values() if _in_run(t, run))
-        previous_ti_count, comms.ti_count = comms.ti_count, dr.ti_count
+        clock = triggerer.RunClock()
+        previous = comms.ti_count, comms.reschedule_start
+        comms.ti_count, comms.reschedule_start = dr.ti_count, clock.first_start
         try:
             with provided(comms, variables, connections), installed(comms):
-                run_passes(dr, conf)
+                run_passes(dr, conf, clock)
         finally:
-            comms.ti_count = previous_ti_count
+            comms.ti_count, comms.reschedule_start = previous
         return DagRunResult(
             dag_id=run.dag_id,
             run_id=run.run_id,

@@ -66,7 +66,8 @@ class TI:
     retry_delay_override: float | None = None
     reschedule_at: float | None = None
     """When a sensor in reschedule mode pokes again, on the run's clock."""
-    first_poke: float | None = None
+    reschedules: int = 0
+    """How often a sensor in reschedule mode asked to poke again (the server's task_reschedule rows)."""
     result: TaskRunResult | None = None
 
     @property

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pytest_xcom import _compat, _msgs
+from pytest_xcom import _arguments, _compat, _msgs, triggerer
 from pytest_xcom._process import worker_globals_restored
 from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
@@ -52,21 +52,6 @@ def _keys_to_clear(store: XComStore, run: RunInfo, task_id: str, map_index: int)
     return sorted({ident.key for ident in idents})
 
 
-def _fire_trigger(defer: Any) -> tuple[str, dict]:
-    """Run a deferred task's trigger to its first event; what the task resumes with (dag.test()'s way)."""
-    import asyncio
-
-    trigger_kwargs: Any = _compat.deserialize(defer.trigger_kwargs)
-    trigger = _compat.import_string(defer.classpath)(**trigger_kwargs)
-
-    async def first_event() -> Any:
-        return await anext(trigger.run(), None)
-
-    event = asyncio.run(first_event())
-    next_kwargs = {"event": _compat.serialize(event.payload)} if event else defer.next_kwargs
-    return defer.next_method, next_kwargs
-
-
 def run_task_instance(
     task: Any,
     run: RunInfo,
@@ -77,10 +62,12 @@ def run_task_instance(
     try_number: int,
     dag_version_id: Any = None,
     run_triggers: bool = True,
+    clock: triggerer.RunClock | None = None,
+    reschedule_count: int = 0,
 ) -> tuple[TaskRunResult, list[Any]]:
     """One try of one task instance; its result and the messages it sent about its outcome (skips of
     downstream tasks, retry). With ``run_triggers`` a deferred task's trigger runs in line and the task
-    resumes, as in dag.test()."""
+    resumes, as in dag.test(), on the run's ``clock`` (which the trigger's waits move)."""
     comms = store.channel()
     events: list[Any] = []
     resume: tuple[str, dict] | None = None
@@ -97,11 +84,13 @@ def run_task_instance(
             xcom_keys_to_clear=[] if resume else _keys_to_clear(store, run, task.task_id, map_index),
             resume=resume,
         )
+        triggerer.set_reschedule_count(ti, reschedule_count)
         state, error = _attempt(ti)
         events.extend(comms.events)
         defer = next((m for m in comms.events if type(m).__name__ == "DeferTask"), None)
         if run_triggers and state == DEFERRED and defer is not None:
-            resume = _fire_trigger(defer)  # as dag.test() runs triggers in line
+            # As dag.test() runs triggers in line; a wait moves the run's clock instead of sleeping.
+            resume = triggerer.fire_trigger(defer, clock if clock is not None else triggerer.RunClock())
             continue
         break
     records = store.records(dag_id=run.dag_id, run_id=run.run_id, task_id=task.task_id, map_index=map_index)
@@ -194,6 +183,17 @@ class TaskRunner:
         variables: Mapping[str, Any] | None = None,
         connections: Mapping[str, Any] | None = None,
     ) -> TaskRunResult:
+        _arguments.check_run_task_arguments(
+            task,
+            logical_date=logical_date,
+            run_after=run_after,
+            run_id=run_id,
+            conf=conf,
+            map_index=map_index,
+            try_number=try_number,
+            variables=variables,
+            connections=connections,
+        )
         operator = _as_operator(task)
         if operator.is_mapped and map_index < 0:
             raise ValueError(_msgs.mapped_task_needs_map_index(operator.task_id))
@@ -202,6 +202,7 @@ class TaskRunner:
         store = self.contexts.store
         comms = store.channel()
         run = self.contexts.run_for(operator.dag, logical_date, run_after, run_id)
+        _arguments.check_map_index(operator, map_index, store, run.dag_id, run.run_id)
         with provided(comms, variables, connections), installed(comms):
             result, _ = run_task_instance(
                 operator,
