@@ -25,9 +25,9 @@ def test_dates_params_and_conf_render_as_airflow_renders_them(render_task):
     assert rendered.shown["bash_command"] == rendered["bash_command"]
     # A second date is a second run of the DAG: it needs a run_id of its own.
     second = {"logical_date": "2024-01-03", "run_id": "second"}
-    assert render_task(op, **second, params={"who": "you"}, conf={"n": 1})[
-        "bash_command"
-    ] == ("echo 2024-01-03 you 1")
+    assert render_task(op, **second, params={"who": "you"}, conf={"n": 1})["bash_command"] == (
+        "echo 2024-01-03 you 1"
+    )
 
 
 def test_params_are_validated_against_the_declared_param(render_task):
@@ -177,3 +177,22 @@ def test_rendered_values_are_what_the_task_receives_under_dag_test(tmp_path, xco
         "templates_dict": templated["templates_dict"],
         "op_kwargs": templated["op_kwargs"]["label"],
     } == real.xcoms[("templated", -1, "return_value")]
+
+
+def test_run_results_carry_what_render_task_renders(render_task, run_task, xcom_store):
+    with DAG("render_results", schedule=None):
+        op = BashOperator(task_id="echo", bash_command="echo {{ ds }} {{ ti.xcom_pull(task_ids='up') }}")
+        failing = BashOperator(task_id="fails", bash_command="exit {{ 3 }}")
+    xcom_store.seed("up", "seeded")
+    ran = run_task(op, logical_date=LOGICAL_DATE)
+    assert (
+        ran.rendered
+        == render_task(op)
+        == {"bash_command": "echo 2024-01-02 seeded", "env": None, "cwd": None}
+    )
+    assert ran.rendered.shown["bash_command"] == "echo 2024-01-02 seeded"
+
+    dag_result = pytest_xcom.run_dag(failing.dag, logical_date=LOGICAL_DATE)
+    assert dag_result["echo"].rendered["bash_command"] == "echo 2024-01-02 None"
+    # A task that fails in execute was rendered first.
+    assert (dag_result["fails"].state, dag_result["fails"].rendered["bash_command"]) == ("failed", "exit 3")

@@ -23,6 +23,9 @@ class TaskRunResult:
     error: BaseException | None
     try_number: int
     ti: Any = field(repr=False)
+    rendered: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The task's template fields as ``execute`` received them ({} if it never got that far); a
+    :class:`~pytest_xcom.render.RenderedFields`, whose ``.shown`` is what the Rendered Template view shows."""
 
     @property
     def ok(self) -> bool:

@@ -17,6 +17,7 @@ from pytest_xcom import _arguments, _compat, _msgs, triggerer
 from pytest_xcom._process import worker_globals_restored
 from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
+from pytest_xcom.render import RenderedFields
 from pytest_xcom.runner.results import TaskRunResult
 from pytest_xcom.runner.states import DEFERRED, FAILED, UP_FOR_RETRY
 from pytest_xcom.store import RETURN_KEY, XComStore
@@ -96,6 +97,7 @@ def run_task_instance(
     records = store.records(dag_id=run.dag_id, run_id=run.run_id, task_id=task.task_id, map_index=map_index)
     pushed = {r.key: r.value for r in records}
     result = TaskRunResult(
+        rendered=_rendered(ti, events),
         task_id=task.task_id,
         map_index=map_index,
         state=state,
@@ -106,6 +108,19 @@ def run_task_instance(
         ti=ti,
     )
     return result, events
+
+
+def _rendered(ti: Any, events: list[Any]) -> dict[str, Any]:
+    """The template fields as rendered before ``execute``, from the task's last SetRenderedFields.
+
+    The last one counts: ``finalize`` sends them again when ``overwrite_rtif_after_execution`` is set.
+    The task runner has by then replaced ``ti.task`` with its rendered (unmapped) copy.
+    """
+    sent = [m for m in events if type(m).__name__ == "SetRenderedFields"]
+    if not sent:
+        return {}
+    values = {name: getattr(ti.task, name) for name in ti.task.template_fields}
+    return RenderedFields(values, sent[-1].rendered_fields, ti.task)
 
 
 def _as_operator(task: Any) -> Any:
