@@ -97,3 +97,18 @@ def unsupported_message(msg_type: str) -> str:
         f"pytest_xcom does not answer {msg_type} from a task yet; this call needs a real Airflow "
         "deployment (or dag.test()). Please report it if your task needs it."
     )
+
+
+def unsupported_airflow(found: str) -> str:
+    """Why pytest_xcom refuses to work next to this Airflow, and what to do instead."""
+    if found.split(".")[0] in {"0", "1", "2"}:
+        return (
+            f"pytest_xcom supports Apache Airflow 3.0 to 3.3, not Airflow 2 (found apache-airflow {found}): "
+            "it fakes the Airflow 3 task SDK's supervisor channel, which Airflow 2 does not have. "
+            "Upgrade to Airflow 3, or uninstall pytest-xcom (or run pytest with -p no:pytest_xcom)."
+        )
+    return (
+        f"pytest_xcom supports Apache Airflow 3.0 to 3.3 (found apache-airflow {found}): the task SDK "
+        "internals it builds on change in every minor release. Install an Airflow between 3.0 and 3.3, "
+        "or a pytest_xcom release that supports this one."
+    )

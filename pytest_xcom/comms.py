@@ -33,15 +33,19 @@ _BODY_DECODER = _compat.supervisor_body_decoder()
 _RESPONSE_BODY_DECODER = TypeAdapter(m.ToTask)
 
 # Messages that report the task's outcome or bookkeeping: recorded for whoever runs the task.
-_OUTCOME_MESSAGES = (
-    m.TaskState,
-    m.SucceedTask,
-    m.RetryTask,
-    m.DeferTask,
-    m.RescheduleTask,
-    m.SkipDownstreamTasks,
-    m.SetRenderedFields,
-    m.SetRenderedMapIndex,
+_OUTCOME_MESSAGES = tuple(
+    getattr(m, name)
+    for name in (
+        "TaskState",
+        "SucceedTask",
+        "RetryTask",
+        "DeferTask",
+        "RescheduleTask",
+        "SkipDownstreamTasks",
+        "SetRenderedFields",
+        "SetRenderedMapIndex",
+    )
+    if _compat.has_message(name)
 )
 
 
@@ -87,7 +91,7 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     # -- the client half: Airflow's framing, no socket ----------------------------------------------
 
     def send(self, msg: Any) -> Any:
-        request = _REQUEST_DECODER.decode(self._make_frame(msg).as_bytes()[4:])
+        request = _REQUEST_DECODER.decode(_compat.make_request_frame(self, msg).as_bytes()[4:])
         return self._from_frame(self.resp_decoder.decode(self._serve(request).as_bytes()[4:]))
 
     async def asend(self, msg: Any) -> Any:

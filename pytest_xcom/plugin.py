@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_xcom import _hypothesis
+from pytest_xcom import _hypothesis, _supported
 
 if TYPE_CHECKING:
     from pytest_xcom.comms import InMemorySupervisorComms
@@ -27,6 +27,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # First, so that our profiles exist before hypothesis's own pytest_configure loads --hypothesis-profile.
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    unsupported = _supported.unsupported_installed_airflow()
+    if unsupported is not None:
+        raise pytest.UsageError(unsupported)
     _hypothesis.configure(config)
 
 

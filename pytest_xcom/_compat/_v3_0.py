@@ -1,0 +1,93 @@
+"""Airflow 3.0: as 3.1, and TriggerRule, timezone, import_string and the secrets masker live elsewhere,
+all_done_min_one_success does not exist, and the SDK Connection has no from_uri."""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from airflow.configuration import conf
+from airflow.sdk import Connection as _SDKConnection
+from airflow.sdk.definitions._internal.types import ArgNotSet
+from airflow.sdk.execution_time import comms as _comms
+from airflow.serialization.serde import deserialize, serialize
+from airflow.utils import timezone
+from airflow.utils.module_loading import import_string
+from airflow.utils.trigger_rule import TriggerRule as _TriggerRule
+
+from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server_upstream_map_indexes
+
+__all__ = [
+    "FRAME_ENCODER",
+    "Connection",
+    "TriggerRule",
+    "conf",
+    "datetime_serializer",
+    "deserialize",
+    "get_relevant_map_indexes",
+    "import_string",
+    "is_arg_set",
+    "make_request_frame",
+    "manual_data_interval",
+    "secrets_masker",
+    "serde_registry",
+    "serialize",
+    "server_upstream_map_indexes",
+    "timezone",
+]
+
+# The trigger rules by name. 3.0 refuses all_done_min_one_success when a task is built, so no task of a
+# test can carry it: its name stands for a value no rule equals.
+TriggerRule = types.SimpleNamespace(
+    **{rule.name: rule for rule in _TriggerRule}, ALL_DONE_MIN_ONE_SUCCESS=object()
+)
+
+
+class Connection(_SDKConnection):
+    """The task SDK's Connection, with the ``from_uri`` 3.0 lacks: the URI parsed as the server parses it."""
+
+    @classmethod
+    def from_uri(cls, uri: str, conn_id: str) -> Connection:
+        from airflow.models.connection import Connection as StoredConnection
+
+        stored = StoredConnection(conn_id=conn_id, uri=uri)
+        fields = ("conn_type", "host", "schema", "login", "password", "port", "extra")
+        return cls(conn_id=conn_id, **{name: getattr(stored, name) for name in fields})
+
+
+# (class, attribute): the msgpack encoder both request and response frames use (the response frame
+# subclasses the request frame).
+FRAME_ENCODER = (_comms._RequestFrame, "req_encoder")
+
+
+def is_arg_set(value: Any) -> bool:
+    return not isinstance(value, ArgNotSet)
+
+
+def make_request_frame(comms: Any, msg: Any) -> Any:
+    """The request frame ``comms.send(msg)`` writes to the socket."""
+    return _comms._RequestFrame(id=next(comms.id_counter), body=msg.model_dump())
+
+
+def manual_data_interval(dag: Any, logical_date: Any) -> Any:
+    # A task SDK DAG still holds the scheduler's timetable classes.
+    return dag.timetable.infer_manual_data_interval(run_after=logical_date)
+
+
+def secrets_masker() -> Any:
+    from airflow.sdk.execution_time.secrets_masker import _secrets_masker
+
+    return _secrets_masker()
+
+
+def serde_registry() -> dict[str, Any]:
+    """serde's table of serializers by qualified type name."""
+    from airflow.serialization import serde
+
+    return serde._serializers  # type: ignore[return-value]
+
+
+def datetime_serializer() -> Any:
+    from airflow.serialization.serializers import datetime
+
+    return datetime

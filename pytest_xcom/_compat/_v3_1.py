@@ -1,0 +1,71 @@
+"""Airflow 3.1: serde still in airflow.serialization, the frame encoder on the request frame, the API
+server working out mapped upstreams' map indexes for the worker, and no is_arg_set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.configuration import conf
+from airflow.sdk import Connection, TriggerRule, timezone
+from airflow.sdk.definitions._internal.types import ArgNotSet
+from airflow.sdk.execution_time import comms as _comms
+from airflow.sdk.module_loading import import_string
+from airflow.serialization.serde import deserialize, serialize
+
+from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server_upstream_map_indexes
+
+__all__ = [
+    "FRAME_ENCODER",
+    "Connection",
+    "TriggerRule",
+    "conf",
+    "datetime_serializer",
+    "deserialize",
+    "get_relevant_map_indexes",
+    "import_string",
+    "is_arg_set",
+    "make_request_frame",
+    "manual_data_interval",
+    "secrets_masker",
+    "serde_registry",
+    "serialize",
+    "server_upstream_map_indexes",
+    "timezone",
+]
+
+# (class, attribute): the msgpack encoder both request and response frames use (the response frame
+# subclasses the request frame).
+FRAME_ENCODER = (_comms._RequestFrame, "req_encoder")
+
+
+def is_arg_set(value: Any) -> bool:
+    return not isinstance(value, ArgNotSet)
+
+
+def make_request_frame(comms: Any, msg: Any) -> Any:
+    """The request frame ``comms.send(msg)`` writes to the socket."""
+    return _comms._RequestFrame(id=next(comms.id_counter), body=msg.model_dump())
+
+
+def manual_data_interval(dag: Any, logical_date: Any) -> Any:
+    # A task SDK DAG still holds the scheduler's timetable classes.
+    return dag.timetable.infer_manual_data_interval(run_after=logical_date)
+
+
+def secrets_masker() -> Any:
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    return _secrets_masker()
+
+
+def serde_registry() -> dict[str, Any]:
+    """serde's table of serializers by qualified type name."""
+    from airflow.serialization import serde
+
+    return serde._serializers  # type: ignore[return-value]
+
+
+def datetime_serializer() -> Any:
+    from airflow.serialization.serializers import datetime
+
+    return datetime
