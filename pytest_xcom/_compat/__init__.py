@@ -235,7 +235,8 @@ def frozen_clock_values_serializable() -> Iterator[None]:
     previous_encoder = frames.__dict__[attribute]
     setattr(frames, attribute, msgspec.msgpack.Encoder(enc_hook=_frame_enc_hook))
     try:
-        yield
+        with _version.frozen_clock_deserializers():
+            yield
     finally:
         setattr(frames, attribute, previous_encoder)
         for name in added:

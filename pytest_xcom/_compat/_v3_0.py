@@ -3,7 +3,9 @@ all_done_min_one_success does not exist, and the SDK Connection has no from_uri.
 
 from __future__ import annotations
 
+import contextlib
 import types
+from collections.abc import Iterator
 from typing import Any
 
 from airflow.configuration import conf
@@ -24,6 +26,7 @@ __all__ = [
     "conf",
     "datetime_serializer",
     "deserialize",
+    "frozen_clock_deserializers",
     "get_relevant_map_indexes",
     "import_string",
     "is_arg_set",
@@ -91,3 +94,34 @@ def datetime_serializer() -> Any:
     from airflow.serialization.serializers import datetime
 
     return datetime
+
+
+class _FrozenClockDeserializer:
+    """3.0's datetime deserializer, called with the class name as it compares it.
+
+    It matches a ``datetime.datetime`` or ``datetime.date`` by the qualname of ``datetime.datetime`` at
+    call time, which is freezegun's fake class while a clock is frozen: on a worker (no freezegun) the
+    two agree, here they would not, and the pull would fail.
+    """
+
+    @staticmethod
+    def deserialize(classname: str, version: int, data: Any) -> Any:
+        import datetime
+
+        from airflow.utils.module_loading import qualname
+
+        current = {"datetime.datetime": datetime.datetime, "datetime.date": datetime.date}[classname]
+        return datetime_serializer().deserialize(qualname(current), version, data)
+
+
+@contextlib.contextmanager
+def frozen_clock_deserializers() -> Iterator[None]:
+    from airflow.serialization import serde
+
+    names = ("datetime.datetime", "datetime.date")
+    saved = {name: serde._deserializers[name] for name in names}
+    serde._deserializers.update(dict.fromkeys(names, _FrozenClockDeserializer))
+    try:
+        yield
+    finally:
+        serde._deserializers.update(saved)

@@ -3,6 +3,8 @@ server working out mapped upstreams' map indexes for the worker, and no is_arg_s
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from airflow.configuration import conf
@@ -21,6 +23,7 @@ __all__ = [
     "conf",
     "datetime_serializer",
     "deserialize",
+    "frozen_clock_deserializers",
     "get_relevant_map_indexes",
     "import_string",
     "is_arg_set",
@@ -69,3 +72,9 @@ def datetime_serializer() -> Any:
     from airflow.serialization.serializers import datetime
 
     return datetime
+
+
+@contextlib.contextmanager
+def frozen_clock_deserializers() -> Iterator[None]:
+    # serde's datetime deserializer names the classes it rebuilds by string: freezegun does not matter.
+    yield

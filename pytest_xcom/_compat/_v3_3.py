@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from airflow.sdk import Connection, TriggerRule, timezone
@@ -24,6 +26,7 @@ __all__ = [
     "conf",
     "datetime_serializer",
     "deserialize",
+    "frozen_clock_deserializers",
     "get_relevant_map_indexes",
     "import_string",
     "is_arg_set",
@@ -71,3 +74,9 @@ def datetime_serializer() -> Any:
 def server_upstream_map_indexes(task: Any, map_index: int, run_id: str) -> None:
     # From 3.2 the task SDK works out which map indexes of a mapped upstream to pull; the server sends none.
     return None
+
+
+@contextlib.contextmanager
+def frozen_clock_deserializers() -> Iterator[None]:
+    # serde's datetime deserializer names the classes it rebuilds by string: freezegun does not matter.
+    yield
