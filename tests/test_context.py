@@ -7,7 +7,7 @@ import datetime as dt
 import pendulum
 import pytest
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, CronDataIntervalTimetable, get_current_context
+from airflow.sdk import DAG, get_current_context
 from freezegun import freeze_time
 
 from pytest_xcom import InMemoryTaskInstance, _compat
@@ -170,7 +170,7 @@ def cron_dags():
         PythonOperator(task_id="t", python_callable=print)
     with DAG(
         "cron_interval",
-        schedule=CronDataIntervalTimetable("0 6 * * *", timezone="UTC"),
+        schedule=_compat.CronDataIntervalTimetable("0 6 * * *", timezone="UTC"),
         start_date=pendulum.datetime(2024, 1, 1),
     ) as interval_dag:
         PythonOperator(task_id="t", python_callable=print)

@@ -14,10 +14,11 @@ from airflow.providers.standard.operators.python import (
     ShortCircuitOperator,
 )
 from airflow.sdk import DAG, BaseOperator, Param, Variable, task, task_group
-from airflow.sdk.exceptions import AirflowRuntimeError, ParamValidationError
+from airflow.sdk.exceptions import AirflowRuntimeError
 
 import pytest_xcom
 from pytest_xcom import _compat
+from pytest_xcom._compat import ParamValidationError
 
 
 def _fail() -> None:

@@ -89,6 +89,7 @@ __all__ = [
     "frozen_clock_values_serializable",
     "get_supervisor_comms",
     "has_message",
+    "has_serializer",
     "manual_run_id",
     "max_map_length",
     "memoized_type_adapters",
@@ -112,6 +113,11 @@ _NO_COMMS = object()
 def has_message(name: str) -> bool:
     """Whether this Airflow's task SDK has the comms message ``name`` (SetRenderedMapIndex: from 3.2)."""
     return hasattr(_comms, name)
+
+
+def has_serializer(classname: str) -> bool:
+    """Whether this Airflow's serde has a serializer for ``classname`` ("uuid.UUID": from 3.2)."""
+    return classname in _version.serde_registry()
 
 
 def get_supervisor_comms() -> Any:

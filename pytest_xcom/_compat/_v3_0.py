@@ -9,10 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from airflow.configuration import conf
+from airflow.exceptions import ParamValidationError
 from airflow.sdk import Connection as _SDKConnection
 from airflow.sdk.definitions._internal.types import ArgNotSet
 from airflow.sdk.execution_time import comms as _comms
 from airflow.serialization.serde import deserialize, serialize
+from airflow.timetables.interval import CronDataIntervalTimetable
 from airflow.utils import timezone
 from airflow.utils.module_loading import import_string
 from airflow.utils.trigger_rule import TriggerRule as _TriggerRule
@@ -22,6 +24,8 @@ from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server
 __all__ = [
     "FRAME_ENCODER",
     "Connection",
+    "CronDataIntervalTimetable",
+    "ParamValidationError",
     "TriggerRule",
     "conf",
     "datetime_serializer",

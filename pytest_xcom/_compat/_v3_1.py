@@ -8,17 +8,21 @@ from collections.abc import Iterator
 from typing import Any
 
 from airflow.configuration import conf
+from airflow.exceptions import ParamValidationError
 from airflow.sdk import Connection, TriggerRule, timezone
 from airflow.sdk.definitions._internal.types import ArgNotSet
 from airflow.sdk.execution_time import comms as _comms
 from airflow.sdk.module_loading import import_string
 from airflow.serialization.serde import deserialize, serialize
+from airflow.timetables.interval import CronDataIntervalTimetable
 
 from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server_upstream_map_indexes
 
 __all__ = [
     "FRAME_ENCODER",
     "Connection",
+    "CronDataIntervalTimetable",
+    "ParamValidationError",
     "TriggerRule",
     "conf",
     "datetime_serializer",
