@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from airflow.configuration import conf
-from airflow.exceptions import ParamValidationError
+from airflow.exceptions import AirflowSkipException, ParamValidationError
+from airflow.hooks.base import BaseHook
 from airflow.sdk import Connection as _SDKConnection
 from airflow.sdk.definitions._internal.types import ArgNotSet
 from airflow.sdk.execution_time import comms as _comms
@@ -23,6 +24,8 @@ from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server
 
 __all__ = [
     "FRAME_ENCODER",
+    "AirflowSkipException",
+    "BaseHook",
     "Connection",
     "CronDataIntervalTimetable",
     "ParamValidationError",

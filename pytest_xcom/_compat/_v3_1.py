@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from airflow.configuration import conf
-from airflow.exceptions import ParamValidationError
-from airflow.sdk import Connection, TriggerRule, timezone
+from airflow.exceptions import AirflowSkipException, ParamValidationError
+from airflow.sdk import BaseHook, Connection, TriggerRule, timezone
 from airflow.sdk.definitions._internal.types import ArgNotSet
 from airflow.sdk.execution_time import comms as _comms
 from airflow.sdk.module_loading import import_string
@@ -20,6 +20,8 @@ from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server
 
 __all__ = [
     "FRAME_ENCODER",
+    "AirflowSkipException",
+    "BaseHook",
     "Connection",
     "CronDataIntervalTimetable",
     "ParamValidationError",

@@ -6,10 +6,10 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from airflow.sdk import Connection, CronDataIntervalTimetable, TriggerRule, timezone
+from airflow.sdk import BaseHook, Connection, CronDataIntervalTimetable, TriggerRule, timezone
 from airflow.sdk.configuration import conf
 from airflow.sdk.definitions._internal.types import is_arg_set
-from airflow.sdk.exceptions import ParamValidationError
+from airflow.sdk.exceptions import AirflowSkipException, ParamValidationError
 from airflow.sdk.execution_time import comms as _comms
 from airflow.sdk.execution_time.task_mapping import get_relevant_map_indexes
 from airflow.sdk.module_loading import import_string
@@ -22,6 +22,8 @@ from airflow.serialization.encoders import coerce_to_core_timetable
 
 __all__ = [
     "FRAME_ENCODER",
+    "AirflowSkipException",
+    "BaseHook",
     "Connection",
     "CronDataIntervalTimetable",
     "ParamValidationError",
