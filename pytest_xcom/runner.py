@@ -143,14 +143,14 @@ def _fire_trigger(defer: Any) -> tuple[str, dict]:
     """Run a deferred task's trigger to its first event; what the task resumes with (dag.test()'s way)."""
     import asyncio
 
-    trigger_kwargs: Any = _compat.deserialize(defer.trigger_kwargs)
+    trigger_kwargs: Any = _compat.trigger_kwargs(defer.trigger_kwargs)
     trigger = _compat.import_string(defer.classpath)(**trigger_kwargs)
 
     async def first_event() -> Any:
         return await anext(trigger.run(), None)
 
     event = asyncio.run(first_event())
-    next_kwargs = {"event": _compat.serialize(event.payload)} if event else defer.next_kwargs
+    next_kwargs = _compat.resume_kwargs(event.payload) if event else defer.next_kwargs
     return defer.next_method, next_kwargs
 
 

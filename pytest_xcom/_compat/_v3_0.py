@@ -39,11 +39,13 @@ __all__ = [
     "is_arg_set",
     "make_request_frame",
     "manual_data_interval",
+    "resume_kwargs",
     "secrets_masker",
     "serde_registry",
     "serialize",
     "server_upstream_map_indexes",
     "timezone",
+    "trigger_kwargs",
 ]
 
 # The trigger rules by name. 3.0 refuses all_done_min_one_success when a task is built, so no task of a
@@ -132,3 +134,24 @@ def frozen_clock_deserializers() -> Iterator[None]:
         yield
     finally:
         serde._deserializers.update(saved)
+
+
+def trigger_kwargs(data: Any) -> Any:
+    """A deferring task's trigger kwargs as the triggerer rebuilds them from DeferTask.
+
+    Before 3.2 DeferTask carries them in BaseSerialization's form, not serde's.
+    """
+    from airflow.serialization.serialized_objects import BaseSerialization
+
+    return BaseSerialization.deserialize(data)
+
+
+def resume_kwargs(event_payload: Any) -> Any:
+    """The next_kwargs a task resumes with after its trigger fired, as dag.test() sets them.
+
+    dag.test() puts ``{"event": payload}`` into the task instance's ExtendedJSON column, which stores it
+    in BaseSerialization's form; the API server hands the worker that stored form.
+    """
+    from airflow.serialization.serialized_objects import BaseSerialization
+
+    return BaseSerialization.serialize({"event": event_payload})

@@ -37,11 +37,13 @@ __all__ = [
     "is_arg_set",
     "make_request_frame",
     "manual_data_interval",
+    "resume_kwargs",
     "secrets_masker",
     "serde_registry",
     "serialize",
     "server_upstream_map_indexes",
     "timezone",
+    "trigger_kwargs",
 ]
 
 # (class, attribute): the msgpack encoder both request and response frames use (the response frame
@@ -86,3 +88,13 @@ def server_upstream_map_indexes(task: Any, map_index: int, run_id: str) -> None:
 def frozen_clock_deserializers() -> Iterator[None]:
     # serde's datetime deserializer names the classes it rebuilds by string: freezegun does not matter.
     yield
+
+
+def trigger_kwargs(data: Any) -> Any:
+    """A deferring task's trigger kwargs as the triggerer rebuilds them from DeferTask (serde's form)."""
+    return deserialize(data)
+
+
+def resume_kwargs(event_payload: Any) -> Any:
+    """The next_kwargs a task resumes with after its trigger fired, as dag.test() sets them."""
+    return {"event": serialize(event_payload)}
