@@ -15,6 +15,11 @@ from airflow.sdk import Connection as _SDKConnection
 from airflow.sdk.definitions._internal.types import ArgNotSet
 from airflow.sdk.execution_time import comms as _comms
 from airflow.serialization.serde import deserialize, serialize
+
+# Imported here, not where it is used: it defines pydantic models with datetime fields, and the task SDK
+# imports it lazily (BaseOperator's constructor, the deferral kwargs). Imported for the first time inside
+# a test's `freeze_time` block, those would be built on freezegun's FakeDatetime and fail.
+from airflow.serialization.serialized_objects import BaseSerialization
 from airflow.timetables.interval import CronDataIntervalTimetable
 from airflow.utils import timezone
 from airflow.utils.module_loading import import_string
@@ -141,8 +146,6 @@ def trigger_kwargs(data: Any) -> Any:
 
     Before 3.2 DeferTask carries them in BaseSerialization's form, not serde's.
     """
-    from airflow.serialization.serialized_objects import BaseSerialization
-
     return BaseSerialization.deserialize(data)
 
 
@@ -152,6 +155,4 @@ def resume_kwargs(event_payload: Any) -> Any:
     dag.test() puts ``{"event": payload}`` into the task instance's ExtendedJSON column, which stores it
     in BaseSerialization's form; the API server hands the worker that stored form.
     """
-    from airflow.serialization.serialized_objects import BaseSerialization
-
     return BaseSerialization.serialize({"event": event_payload})
