@@ -1,5 +1,6 @@
-"""Airflow 3.0: as 3.1, and TriggerRule, timezone, import_string and the secrets masker live elsewhere,
-all_done_min_one_success does not exist, and the SDK Connection has no from_uri."""
+"""Airflow 3.0: as 3.1, and TriggerRule, timezone, import_string, BaseHook and the secrets masker live
+elsewhere, all_done_min_one_success does not exist, the SDK Connection has no from_uri, serde has no
+serializer for pendulum Date or pydantic models, and its datetime deserializer trips over freezegun."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from airflow.sdk.definitions._internal.types import ArgNotSet
 from airflow.sdk.execution_time import comms as _comms
 from airflow.serialization.serde import deserialize, serialize
 
-# Imported here, not where it is used: it defines pydantic models with datetime fields, and the task SDK
-# imports it lazily (BaseOperator's constructor, the deferral kwargs). Imported for the first time inside
-# a test's `freeze_time` block, those would be built on freezegun's FakeDatetime and fail.
+# BaseSerialization's module is imported here although only the deferral kwargs use it: it defines
+# pydantic models with datetime fields, and the task SDK imports it lazily (BaseOperator's constructor).
+# Imported for the first time inside a test's `freeze_time` block, they would be built on freezegun's
+# FakeDatetime and fail.
 from airflow.serialization.serialized_objects import BaseSerialization
 from airflow.timetables.interval import CronDataIntervalTimetable
 from airflow.utils import timezone

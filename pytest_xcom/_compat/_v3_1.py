@@ -1,5 +1,7 @@
-"""Airflow 3.1: serde still in airflow.serialization, the frame encoder on the request frame, the API
-server working out mapped upstreams' map indexes for the worker, and no is_arg_set."""
+"""Airflow 3.1: serde (without a UUID serializer) still in airflow.serialization, the frame encoder on
+the request frame, the API server working out mapped upstreams' map indexes for the worker, deferral
+kwargs in BaseSerialization's form, ParamValidationError and AirflowSkipException in airflow.exceptions,
+and no is_arg_set."""
 
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from airflow.sdk.execution_time import comms as _comms
 from airflow.sdk.module_loading import import_string
 from airflow.serialization.serde import deserialize, serialize
 
-# Imported here, not where it is used: it defines pydantic models with datetime fields, and the task SDK
-# imports it lazily (BaseOperator's constructor, the deferral kwargs). Imported for the first time inside
-# a test's `freeze_time` block, those would be built on freezegun's FakeDatetime and fail.
+# BaseSerialization's module is imported here although only the deferral kwargs use it: it defines
+# pydantic models with datetime fields, and the task SDK imports it lazily (BaseOperator's constructor).
+# Imported for the first time inside a test's `freeze_time` block, they would be built on freezegun's
+# FakeDatetime and fail.
 from airflow.serialization.serialized_objects import BaseSerialization
 from airflow.timetables.interval import CronDataIntervalTimetable
 
