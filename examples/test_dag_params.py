@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from airflow.sdk.exceptions import ParamValidationError
+
+try:
+    from airflow.sdk.exceptions import ParamValidationError
+except ImportError:  # Airflow 3.0 and 3.1 keep it in airflow.exceptions
+    from airflow.exceptions import ParamValidationError
 from dag_params import build_query, build_query_classic, dag
 
 

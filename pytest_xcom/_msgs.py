@@ -404,3 +404,18 @@ def too_many_reschedules(task_id: str, limit: int, now: object) -> str:
         f"{now}); in Airflow it would poke until its timeout. Give it a shorter timeout or a longer "
         "poke_interval, or make its condition come true."
     )
+
+
+def unsupported_airflow(found: str) -> str:
+    """Why pytest_xcom refuses to work next to this Airflow, and what to do instead."""
+    if found.split(".")[0] in {"0", "1", "2"}:
+        return (
+            f"pytest_xcom supports Apache Airflow 3.0 to 3.3, not Airflow 2 (found apache-airflow {found}): "
+            "it fakes the Airflow 3 task SDK's supervisor channel, which Airflow 2 does not have. "
+            "Upgrade to Airflow 3, or uninstall pytest-xcom (or run pytest with -p no:pytest_xcom)."
+        )
+    return (
+        f"pytest_xcom supports Apache Airflow 3.0 to 3.3 (found apache-airflow {found}): the task SDK "
+        "internals it builds on change in every minor release. Install an Airflow between 3.0 and 3.3, "
+        "or a pytest_xcom release that supports this one."
+    )

@@ -36,15 +36,19 @@ _BODY_DECODER = _compat.supervisor_body_decoder()
 _RESPONSE_BODY_DECODER = TypeAdapter(m.ToTask)
 
 # Messages that report the task's outcome or bookkeeping: recorded for whoever runs the task.
-_OUTCOME_MESSAGES = (
-    m.TaskState,
-    m.SucceedTask,
-    m.RetryTask,
-    m.DeferTask,
-    m.RescheduleTask,
-    m.SkipDownstreamTasks,
-    m.SetRenderedFields,
-    m.SetRenderedMapIndex,
+_OUTCOME_MESSAGES = tuple(
+    getattr(m, name)
+    for name in (
+        "TaskState",
+        "SucceedTask",
+        "RetryTask",
+        "DeferTask",
+        "RescheduleTask",
+        "SkipDownstreamTasks",
+        "SetRenderedFields",
+        "SetRenderedMapIndex",
+    )
+    if _compat.has_message(name)
 )
 
 
@@ -157,7 +161,7 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     def send(self, msg: Any) -> Any:
         # One request at a time, as Airflow's client serialises them on its socket.
         with self._server_lock:
-            request = _REQUEST_DECODER.decode(self._make_frame(msg).as_bytes()[4:])
+            request = _REQUEST_DECODER.decode(_compat.make_request_frame(self, msg).as_bytes()[4:])
             response = self._serve(request)
             return self._from_frame(self.resp_decoder.decode(response.as_bytes()[4:]))
 

@@ -104,7 +104,7 @@ class RunInfo:
     def dag_run(self, conf: dict | None = None, state: str = "running") -> Any:
         """The DagRun the API server sends with a task's run context."""
         start, end = self.data_interval or (None, None)
-        return _compat.DagRun(
+        return _compat.dag_run(
             dag_id=self.dag_id,
             run_id=self.run_id,
             logical_date=self.logical_date,
@@ -138,8 +138,10 @@ def make_task_instance(
     ``resume`` is (next_method, next_kwargs) for a task coming back from a deferral.
     """
     retries = task.retries if max_tries is None else max_tries
-    ti_context = _compat.TIRunContext(
-        dag_run=run.dag_run(conf),
+    ti_context = _compat.ti_run_context(
+        task,
+        map_index,
+        run.dag_run(conf),
         max_tries=retries,
         # As the API server decides it when the task starts.
         should_retry=retries != 0 and try_number <= retries,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_xcom import _hypothesis, dag_items, secrets
+from pytest_xcom import _hypothesis, _supported, dag_items, secrets
 
 if TYPE_CHECKING:
     from pytest_xcom.comms import InMemorySupervisorComms
@@ -32,6 +32,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # First, so that our profiles exist before hypothesis's own pytest_configure loads --hypothesis-profile.
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    unsupported = _supported.unsupported_installed_airflow()
+    if unsupported is not None:
+        raise pytest.UsageError(unsupported)
     _hypothesis.configure(config)
     config.addinivalue_line(
         "markers",

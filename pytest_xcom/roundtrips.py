@@ -31,8 +31,10 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import pendulum
+import pydantic
 
 __all__ = [
+    "AIRFLOW_MINORS",
     "ROUNDTRIP_TABLE",
     "SAME",
     "STEPS",
@@ -86,10 +88,14 @@ def _step_of_push_error(error: BaseException) -> str:
         return "server" if detail.get("status_code") is not None else "supervisor"
     if type(error).__name__ == "ValidationError":
         return "message"
+    from pytest_xcom import _compat
+
+    # serde's package: airflow/sdk/serde from Airflow 3.2, airflow/serialization before.
+    serde_dir = pathlib.Path(sys.modules[_compat.serialize.__module__].__file__ or "").parent.as_posix()
     step = "push"
     for frame in traceback.extract_tb(error.__traceback__):
         filename = frame.filename.replace("\\", "/")
-        if "/airflow/sdk/serde/" in filename:
+        if filename.startswith(serde_dir + "/"):
             step = "serialize"
         elif frame.name in {"as_bytes", "_make_frame"}:
             step = "frame"
@@ -341,6 +347,13 @@ class Reading:
     value: float
 
 
+class Gauge(pydantic.BaseModel):
+    """A pydantic model outside ``[core] allowed_deserialization_classes``: the pull refuses it."""
+
+    sensor: str
+    value: float
+
+
 class Refused(NamedTuple):
     """What a refused example raises, and where: ``phase`` "push" or "pull", ``step`` a key of STEPS."""
 
@@ -353,18 +366,28 @@ SAME: Any = "the same"
 """An example's ``receives`` when a downstream task gets exactly the pushed value."""
 
 
+AIRFLOW_MINORS = ("3.0", "3.1", "3.2", "3.3")
+"""The Airflow minor versions the table speaks for."""
+
+
 class Example(NamedTuple):
     """One value of a table row, written as the README shows it, and what a downstream task receives.
 
-    ``receives`` is ``SAME``, the received value, or a ``Refused``.
+    ``receives`` is ``SAME``, the received value, or a ``Refused``: on Airflow 3.3, and on every other
+    minor version except those in ``differs_on`` ({"3.0": what it receives there, ...}).
     """
 
     code: str
     receives: Any = SAME
+    differs_on: dict[str, Any] = {}
 
     @property
     def value(self) -> Any:
         return eval(self.code, dict(_EXAMPLE_NAMES))  # the code is ours, below: the README shows it verbatim
+
+    def receives_on(self, minor: str) -> Any:
+        """What a downstream task receives on Airflow ``minor`` ("3.1")."""
+        return self.differs_on.get(minor, self.receives)
 
 
 class TableRow(NamedTuple):
@@ -392,11 +415,15 @@ _EXAMPLE_NAMES: dict[str, Any] = {
     "Colour": Colour,
     "Mode": Mode,
     "Reading": Reading,
+    "Gauge": Gauge,
 }
 
 
 def _tz(name: str) -> Any:
     return pendulum.timezone(name)
+
+
+_NOT_SERIALIZABLE = Refused("TypeError", "push", "serialize")
 
 
 ROUNDTRIP_TABLE: tuple[TableRow, ...] = (
@@ -412,7 +439,12 @@ ROUNDTRIP_TABLE: tuple[TableRow, ...] = (
         (Example("[1, (2, 3), {'a': {4, 5}}, frozenset({(6, 7)})]"),),
     ),
     TableRow(
-        "`date`, pendulum `Date`", (Example("date(2024, 2, 29)"), Example("pendulum.date(2024, 2, 29)"))
+        "`date`, pendulum `Date`",
+        (
+            Example("date(2024, 2, 29)"),
+            Example("pendulum.date(2024, 2, 29)", differs_on={"3.0": _NOT_SERIALIZABLE}),
+        ),
+        "Airflow 3.0 has no serializer for pendulum `Date`",
     ),
     TableRow(
         "`datetime` or pendulum `DateTime` in a pendulum zone",
@@ -432,9 +464,12 @@ ROUNDTRIP_TABLE: tuple[TableRow, ...] = (
         "`timedelta`, `UUID`",
         (
             Example("timedelta(days=1, microseconds=5)"),
-            Example("UUID('12345678-1234-5678-1234-567812345678')"),
+            Example(
+                "UUID('12345678-1234-5678-1234-567812345678')",
+                differs_on={"3.0": _NOT_SERIALIZABLE, "3.1": _NOT_SERIALIZABLE},
+            ),
         ),
-        "a `timedelta` to the microsecond up to 272 years",
+        "a `timedelta` to the microsecond up to 272 years; Airflow 3.0 and 3.1 have no serializer for `UUID`",
     ),
     TableRow(
         "`Decimal` with exponent 0, or written as its float is",
@@ -511,7 +546,7 @@ ROUNDTRIP_TABLE: tuple[TableRow, ...] = (
             Example("Colour.RED", Refused("TypeError", "push", "serialize")),
             Example("pendulum.duration(days=1)", Refused("TypeError", "push", "serialize")),
         ),
-        "Cannot serialize object of type ...",
+        "cannot serialize object of type ...",
     ),
     TableRow(
         "NaN or infinity (`float`, `Decimal`)",
@@ -541,8 +576,16 @@ ROUNDTRIP_TABLE: tuple[TableRow, ...] = (
     ),
     TableRow(
         "dataclass, attrs or pydantic model outside `[core] allowed_deserialization_classes`",
-        (Example("Reading('t1', 21.5)", Refused("ImportError", "pull", "deserialize")),),
-        "the push works, the pull does not (the default allow list is `airflow.*`)",
+        (
+            Example("Reading('t1', 21.5)", Refused("ImportError", "pull", "deserialize")),
+            Example(
+                "Gauge(sensor='t1', value=21.5)",
+                Refused("ImportError", "pull", "deserialize"),
+                differs_on={"3.0": _NOT_SERIALIZABLE},
+            ),
+        ),
+        "the push works, the pull does not (the default allow list is `airflow.*`); Airflow 3.0 has no "
+        "serializer for pydantic models",
     ),
     TableRow(
         "`datetime` with a stdlib fixed-offset zone other than UTC",
@@ -572,12 +615,23 @@ def _code(text: str) -> str:
     return f"`{text}`" if "`" not in text else f"``{text}``"
 
 
-def _receives_cell(example: Example) -> str:
-    if example.receives is SAME:
+def _fate(receives: Any) -> str:
+    if receives is SAME:
         return "the same"
-    if isinstance(example.receives, Refused):
-        return f"{example.receives.phase} raises `{example.receives.error}`"
-    return _code(repr(example.receives))
+    if isinstance(receives, Refused):
+        return f"{receives.phase} raises `{receives.error}`"
+    return _code(repr(receives))
+
+
+def _receives_cell(example: Example) -> str:
+    text = _fate(example.receives)
+    elsewhere: dict[str, list[str]] = {}
+    for minor in AIRFLOW_MINORS:
+        if minor in example.differs_on:
+            elsewhere.setdefault(_fate(example.differs_on[minor]), []).append(minor)
+    for fate, minors in elsewhere.items():
+        text += f"; on Airflow {', '.join(minors)}: {fate}"
+    return text
 
 
 def _cell(texts: list[str]) -> str:

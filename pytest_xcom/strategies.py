@@ -51,7 +51,8 @@ __all__ = [
 
 LEAF_KINDS = ("bool", "date", "datetime", "decimal", "float", "int", "none", "str", "timedelta", "uuid")
 """What ``xcom_values(leaves=...)`` can hold: ``date`` includes pendulum Date, ``datetime`` aware
-datetimes and pendulum DateTimes in pendulum zones."""
+datetimes and pendulum DateTimes in pendulum zones. Only what the installed Airflow's serde serializes:
+``uuid`` needs Airflow 3.2 or later, pendulum Dates 3.1 or later."""
 
 CONTAINER_KINDS = ("dict", "frozenset", "list", "set", "tuple")
 """What ``xcom_values(containers=...)`` can nest: dicts have str keys; sets hold hashable values only."""
@@ -116,8 +117,25 @@ def _floats() -> st.SearchStrategy[float]:
     return portable.filter(lambda f: f != 0 or math.copysign(1.0, f) > 0)
 
 
+def _pendulum_dates() -> st.SearchStrategy[pendulum.Date]:
+    return st.dates().map(lambda d: pendulum.Date(d.year, d.month, d.day))
+
+
 def _dates() -> st.SearchStrategy[datetime.date]:
-    return st.dates() | st.dates().map(lambda d: pendulum.Date(d.year, d.month, d.day))
+    if not _serde_has("pendulum.date.Date"):
+        return st.dates()
+    return st.dates() | _pendulum_dates()
+
+
+def _serde_has(classname: str) -> bool:
+    """Whether the installed Airflow's serde can serialize ``classname`` (this imports Airflow)."""
+    from pytest_xcom import _compat
+
+    return _compat.has_serializer(classname)
+
+
+# Leaf kinds that exist only where serde has a serializer for their class.
+_NEEDS_SERIALIZER = {"uuid": "uuid.UUID"}
 
 
 def _pendulum_zones() -> st.SearchStrategy[Any]:
@@ -276,8 +294,21 @@ def xcom_values(
     size = _count("max_size", max_size)
     leaf_kinds = _kinds("leaves", leaves, LEAF_KINDS, empty_ok=False)
     container_kinds = _kinds("containers", containers, CONTAINER_KINDS, empty_ok=True)
-    leaf = st.one_of([_LEAVES[kind]() for kind in sorted(leaf_kinds)])
+    # Built at the first draw, so that building the strategy does not import Airflow.
+    leaf = st.deferred(lambda: _serializable_leaves(leaf_kinds, chosen=leaves is not None))
     return _nested(leaf, depth, size, container_kinds)
+
+
+def _serializable_leaves(kinds: frozenset, *, chosen: bool) -> st.SearchStrategy[Any]:
+    lacking = sorted(k for k in kinds if k in _NEEDS_SERIALIZER and not _serde_has(_NEEDS_SERIALIZER[k]))
+    if lacking and chosen:
+        from pytest_xcom import _compat
+
+        raise InvalidArgument(
+            f"leaves {lacking}: Airflow {_compat.AIRFLOW_VERSION} cannot serialize "
+            f"{', '.join(_NEEDS_SERIALIZER[k] for k in lacking)} (a task pushing one fails); leave them out"
+        )
+    return st.one_of([_LEAVES[kind]() for kind in sorted(kinds - set(lacking))])
 
 
 def _hashables(leaf: st.SearchStrategy[Any], depth: int, size: int, kinds: frozenset) -> st.SearchStrategy:
@@ -578,8 +609,15 @@ def _refused_leaves() -> st.SearchStrategy[tuple[Any, type[BaseException]]]:
     def refused(values: st.SearchStrategy[Any], error: type[BaseException]) -> st.SearchStrategy:
         return values.map(lambda v: (v, error))
 
+    # What this Airflow's serde has no serializer for yet (UUID before 3.2, pendulum Date before 3.1).
+    lacking = [
+        values
+        for classname, values in (("uuid.UUID", st.uuids()), ("pendulum.date.Date", _pendulum_dates()))
+        if not _serde_has(classname)
+    ]
     return st.one_of(
         refused(_unserializable(), TypeError),
+        *(refused(values, TypeError) for values in lacking),
         refused(_not_json(), AirflowRuntimeError),
         refused(st.just(decimal.Decimal("sNaN")), ValueError),
         refused(_beyond_64_bits(), OverflowError),

@@ -224,7 +224,7 @@ def fire_trigger(defer: Any, clock: RunClock) -> tuple[str, dict]:
     method (the task then raises TaskDeferralTimeout or TaskDeferralError).
     """
     reasons = _trigger_failure_reasons()
-    trigger_kwargs: Any = _compat.deserialize(defer.trigger_kwargs)
+    trigger_kwargs: Any = _compat.trigger_kwargs(defer.trigger_kwargs)
     trigger = _compat.import_string(defer.classpath)(**trigger_kwargs)
     try:
         outcome, event = _first_event(trigger, clock, defer.trigger_timeout)
@@ -235,6 +235,4 @@ def fire_trigger(defer: Any, clock: RunClock) -> tuple[str, dict]:
         return _TRIGGER_FAIL, {"error": reasons.TRIGGER_FAILURE.value, "traceback": lines}
     if outcome == "timeout":
         return _TRIGGER_FAIL, {"error": reasons.TRIGGER_TIMEOUT.value}
-    return defer.next_method, (
-        {"event": _compat.serialize(event.payload)} if event else defer.next_kwargs or {}
-    )
+    return defer.next_method, (_compat.resume_kwargs(event.payload) if event else defer.next_kwargs or {})

@@ -2,11 +2,13 @@
 own pieces, and the outcome the fake must agree with.
 
 ``reference_outcome(value)`` takes ``value`` from a task's ``xcom_push`` to a downstream ``xcom_pull``:
-serde.serialize, the SetXCom message, the comms request frame made by ``CommsDecoder._make_frame`` and
-sent over a real socket pair to the supervisor's decoders, the HTTP body exactly as httpx's ``json=``
+serde.serialize (the XCom backend's ``serialize_value``), the SetXCom message sent by the task's real
+``CommsDecoder.send`` (in a thread of its own, as it blocks for the answer) over a real socket pair to the
+supervisor's decoders, the HTTP body exactly as httpx's ``json=``
 encodes it, the API server's body parsing (JSON -> JsonValue) and JSON column, its ``XComResponse`` JSON,
 the client's ``XComResponse``, ``XComResult`` in a response frame read back by the task's real
-``CommsDecoder``, and ``BaseXCom.deserialize_value``.
+``CommsDecoder``, and ``BaseXCom.deserialize_value``. Each piece is the installed Airflow's own, so
+the reference is that version's worker path.
 
 It shares no code with pytest_xcom (it must not import pytest_xcom.comms or pytest_xcom.store): it is what
 the store is checked against, value by value: what arrives, or which exception is raised on which side.
@@ -19,6 +21,7 @@ import decimal
 import json
 import math
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -37,7 +40,6 @@ from airflow.sdk.execution_time.comms import (
     _RequestFrame,
     _ResponseFrame,
 )
-from airflow.sdk.serde import serialize
 from httpx._content import encode_json
 from pydantic import JsonValue, TypeAdapter
 
@@ -185,46 +187,79 @@ class RealWorkerPath:
             data += chunk
         return data
 
-    def _request(self, msg: Any) -> tuple[int, Any]:
-        """The task sends ``msg`` (as CommsDecoder.send does); the supervisor reads and validates it."""
-        self.task_end.settimeout(_SOCKET_TIMEOUT)
-        self.task_end.sendall(self.client._make_frame(msg).as_bytes())
-        request = self._read_request()
-        try:
-            return request.id, _REQUESTS.validate_python(request.body)
-        except Exception as e:
-            raise SupervisorDropsRequest(e) from e
+    def _exchange(self, msg: Any, serve: Callable[[int, Any], _ResponseFrame]) -> Any:
+        """The task sends ``msg`` with ``CommsDecoder.send``; the supervisor reads and validates it, and
+        answers with ``serve(request)``. Returns what ``send`` returned, or raises what it raised."""
+        outcome: list[tuple[bool, Any]] = []
 
-    def _answer(self, frame: _ResponseFrame) -> Any:
-        """The supervisor sends ``frame``; the task reads it off its socket (raises an error frame)."""
-        self.supervisor_end.sendall(frame.as_bytes())
-        return self.client._get_response()
+        def task() -> None:
+            try:
+                outcome.append((True, self.client.send(msg)))
+            except BaseException as e:
+                outcome.append((False, e))
+                # As a worker that fails to send dies: the supervisor sees its end close.
+                self.task_end.shutdown(socket.SHUT_WR)
+
+        sender = threading.Thread(target=task, daemon=True)
+        sender.start()
+        try:
+            try:
+                request = self._read_request()
+            except EOFError:
+                sender.join(_SOCKET_TIMEOUT)
+                if outcome and not outcome[0][0]:
+                    raise outcome[0][1] from None  # send() itself refused the message
+                raise
+            try:
+                received = _REQUESTS.validate_python(request.body)
+            except Exception as e:
+                raise SupervisorDropsRequest(e) from e
+            self.supervisor_end.sendall(serve(request.id, received).as_bytes())
+        except BaseException:
+            # The task waits for an answer that will not come: closing its peer ends the wait.
+            self.supervisor_end.shutdown(socket.SHUT_RDWR)
+            sender.join(_SOCKET_TIMEOUT)
+            raise
+        sender.join(_SOCKET_TIMEOUT)
+        if not outcome:
+            raise TimeoutError(f"the task's send() did not return within {_SOCKET_TIMEOUT} s")
+        returned, result = outcome[0]
+        if not returned:
+            raise result
+        return result
 
     def push(self, value: Any) -> Any:
         """BaseXCom.set in a task, then the supervisor and the API server; returns the row's JSON value."""
-        # BaseXCom.serialize_value is serde.serialize; SetXCom validates the result as JSON-ish.
-        request_id, received = self._request(SetXCom(value=serialize(value), map_index=-1, **self.IDENT))
-        try:
-            _, stream = encode_json(received.value)  # the supervisor's HTTP client: httpx json=
-            body = b"".join(stream)
-        except Exception as e:
-            self._answer(_ResponseFrame(id=request_id, error=_supervisor_error(e)))
-            raise AssertionError("an error frame did not raise in the task") from e
-        # FastAPI parses the body with json.loads and validates it as JsonValue; the JSON column stores
-        # it with json.dumps and reads it with json.loads (SQLite's; see the README for PostgreSQL).
-        stored = json.loads(json.dumps(_REQUEST_BODY.validate_python(json.loads(body))))
-        assert self._answer(_ResponseFrame(id=request_id)) is None
-        return stored
+        stored: list[Any] = []
+
+        def serve(request_id: int, received: Any) -> _ResponseFrame:
+            try:
+                _, stream = encode_json(received.value)  # the supervisor's HTTP client: httpx json=
+                body = b"".join(stream)
+            except Exception as e:
+                return _ResponseFrame(id=request_id, error=_supervisor_error(e))
+            # FastAPI parses the body with json.loads and validates it as JsonValue; the JSON column
+            # stores it with json.dumps and reads it with json.loads (SQLite's; see the README for
+            # PostgreSQL).
+            stored.append(json.loads(json.dumps(_REQUEST_BODY.validate_python(json.loads(body)))))
+            return _ResponseFrame(id=request_id)
+
+        # SetXCom validates the serialized value as JSON-ish.
+        serialized = BaseXCom.serialize_value(value)
+        assert self._exchange(SetXCom(value=serialized, map_index=-1, **self.IDENT), serve) is None
+        return stored[0]
 
     def pull(self, stored: Any) -> Any:
         """BaseXCom.get_one in a downstream task, the API server answering with the stored row."""
-        request_id, received = self._request(GetXCom(map_index=-1, **self.IDENT))
-        assert type(received) is GetXCom
-        http_body = _RESPONSE_JSON.dump_json(ServerXComResponse(key=KEY, value=stored), by_alias=True)
-        xcom = XComResult.from_xcom_response(ClientXComResponse.model_validate_json(http_body))
-        # The supervisor sends it dumped with exclude_unset, in a response frame.
-        result = self._answer(_ResponseFrame(id=request_id, body=xcom.model_dump(exclude_unset=True)))
-        return BaseXCom.deserialize_value(result)
+
+        def serve(request_id: int, received: Any) -> _ResponseFrame:
+            assert type(received) is GetXCom
+            http_body = _RESPONSE_JSON.dump_json(ServerXComResponse(key=KEY, value=stored), by_alias=True)
+            xcom = XComResult.from_xcom_response(ClientXComResponse.model_validate_json(http_body))
+            # The supervisor sends it dumped with exclude_unset, in a response frame.
+            return _ResponseFrame(id=request_id, body=xcom.model_dump(exclude_unset=True))
+
+        return BaseXCom.deserialize_value(self._exchange(GetXCom(map_index=-1, **self.IDENT), serve))
 
 
 def reference_outcome(value: Any) -> Outcome:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import ParamValidationError
+from pytest_xcom._compat import ParamValidationError
 from dagfiles import load_dags
 
 import pytest_xcom

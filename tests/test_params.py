@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, Param
-from airflow.sdk.exceptions import ParamValidationError
+
+from pytest_xcom._compat import ParamValidationError
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from airflow.providers.standard.sensors.date_time import DateTimeSensorAsync
 from airflow.providers.standard.sensors.python import PythonSensor
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk import DAG, BaseOperator, task
-from airflow.sdk.exceptions import AirflowSensorTimeout, TaskDeferralError, TaskDeferralTimeout
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from dagfiles import load_dags
 from freezegun import freeze_time
 
 import pytest_xcom
+from pytest_xcom._compat import AirflowSensorTimeout, TaskDeferralError, TaskDeferralTimeout
 from pytest_xcom._dagtest import run_dag_test
 from pytest_xcom.triggerer import TriggerWaitError
 

@@ -31,7 +31,7 @@ def test_dates_params_and_conf_render_as_airflow_renders_them(render_task):
 
 
 def test_params_are_validated_against_the_declared_param(render_task):
-    from airflow.sdk.exceptions import ParamValidationError
+    from pytest_xcom._compat import ParamValidationError
 
     with DAG("render_param_check", schedule=None, params={"n": Param(1, type="integer")}):
         op = BashOperator(task_id="t", bash_command="echo {{ params.n }}")

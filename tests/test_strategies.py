@@ -15,11 +15,12 @@ import pytest
 from airflow.sdk import DAG, BaseOperator
 from airflow.sdk.api.client import Client
 from airflow.sdk.definitions._internal.node import validate_key
+from airflow_reference import reference_outcome
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from pytest_xcom import strategies
+from pytest_xcom import _compat, strategies
 from pytest_xcom.comms import installed
 from pytest_xcom.context import TaskContextFactory
 from pytest_xcom.roundtrips import _same, assert_roundtrips, roundtrip
@@ -36,6 +37,8 @@ from pytest_xcom.strategies import (
 
 # The first example may pay for Airflow's lazy imports: no deadline. Example counts come from the profile.
 no_deadline = settings(deadline=None)
+# The leaf kinds the installed Airflow serializes (UUID from 3.2).
+USABLE_LEAF_KINDS = [kind for kind in LEAF_KINDS if kind != "uuid" or _compat.has_serializer("uuid.UUID")]
 
 
 def test_all_is_sorted_and_every_public_strategy_has_a_property_here():
@@ -102,7 +105,7 @@ def test_xcom_values_reach_a_downstream_task_exactly(value):
 @no_deadline
 @given(st.data())
 def test_xcom_values_hold_only_the_chosen_leaves_and_containers(data):
-    leaves = data.draw(st.sets(st.sampled_from(LEAF_KINDS), min_size=1), label="leaves")
+    leaves = data.draw(st.sets(st.sampled_from(USABLE_LEAF_KINDS), min_size=1), label="leaves")
     containers = data.draw(st.sets(st.sampled_from(CONTAINER_KINDS)), label="containers")
     value = data.draw(xcom_values(leaves=leaves, containers=containers), label="value")
 
@@ -128,6 +131,43 @@ def test_xcom_values_respect_max_depth_and_max_size(data):
             assert depth <= max_depth, (depth, part)
 
 
+@pytest.mark.parametrize(
+    ("classname", "value"),
+    [("uuid.UUID", uuid.UUID(int=7)), ("pendulum.date.Date", pendulum.Date(2024, 2, 29))],
+)
+def test_a_class_serde_lacks_is_refused_on_a_real_worker(classname, value):
+    # What the strategies ask has_serializer() is what the worker's path does with such a value.
+    outcome = reference_outcome(value)
+    if _compat.has_serializer(classname):
+        assert outcome.phase == "ok" and _same(outcome.value, value), outcome
+    else:
+        assert outcome.phase == "push" and type(outcome.value) is TypeError, outcome
+
+
+@pytest.mark.skipif(_compat.has_serializer("uuid.UUID"), reason="this Airflow serializes UUIDs")
+def test_asking_for_a_leaf_this_airflow_cannot_serialize_is_an_error():
+    with pytest.raises(InvalidArgument, match=r"leaves \['uuid'\]: Airflow .* cannot serialize uuid.UUID"):
+        find(xcom_values(leaves=["uuid"]), lambda value: True)
+
+
+@no_deadline
+@given(xcom_values(max_depth=0))
+def test_xcom_values_hold_only_leaves_this_airflow_serializes(value):
+    if not _compat.has_serializer("uuid.UUID"):
+        assert not isinstance(value, uuid.UUID)
+    if not _compat.has_serializer("pendulum.date.Date"):
+        assert type(value) is not pendulum.Date
+
+
+@no_deadline
+@given(refused_values(max_depth=0))
+def test_refused_values_hold_what_this_airflow_cannot_serialize(pair):
+    value, error = pair
+    if type(value) in (uuid.UUID, pendulum.Date):
+        assert not _compat.has_serializer(f"{type(value).__module__}.{type(value).__qualname__}")
+        assert error is TypeError
+
+
 def _has(predicate):
     return lambda value: any(predicate(part) for _, part in _walk(value))
 
@@ -148,7 +188,14 @@ DATETIMES = {"leaves": ["datetime"], "max_depth": 0}
         ("the later of two equal wall times", DATETIMES, lambda p: p.fold == 1),
         ("a datetime with microseconds", DATETIMES, lambda p: p.microsecond != 0),
         ("a datetime before 1900", DATETIMES, lambda p: p.year < 1900),
-        ("a pendulum Date", {"leaves": ["date"]}, lambda p: type(p) is pendulum.Date),
+        pytest.param(
+            "a pendulum Date",
+            {"leaves": ["date"]},
+            lambda p: type(p) is pendulum.Date,
+            marks=pytest.mark.skipif(
+                not _compat.has_serializer("pendulum.date.Date"), reason="Airflow 3.0 cannot serialize it"
+            ),
+        ),
         ("a Decimal with a negative exponent", {"leaves": ["decimal"]}, _has(_negative_decimal)),
         ("an int beyond int64", {"leaves": ["int"], "max_depth": 0}, lambda p: p > 2**63),
         (

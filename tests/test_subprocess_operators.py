@@ -28,7 +28,7 @@ from airflow.providers.standard.operators.python import (
     PythonVirtualenvOperator,
 )
 from airflow.sdk import DAG, task
-from airflow.sdk.exceptions import AirflowException
+from airflow.exceptions import AirflowException
 from dagfiles import load_dags
 
 import pytest_xcom

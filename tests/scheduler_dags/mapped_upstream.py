@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airflow.sdk import DAG, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.exceptions import AirflowSkipException
 
 
 @task

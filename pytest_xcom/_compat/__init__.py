@@ -1,61 +1,75 @@
 """The one place that knows which Airflow this is and where its internals live.
 
-Everything pytest_xcom touches inside Airflow is imported here, so that a new Airflow release means
-reading this file, not the whole package. Importing this module imports Airflow (about a second), so the
-rest of the package imports it lazily, from inside the functions that need it.
+Everything pytest_xcom touches inside Airflow is imported here. What is the same in every supported
+Airflow (3.0 to 3.3) is imported in this module; what differs is in one module per minor version
+(``_v3_0`` ... ``_v3_3``), each defining the same names (``VERSIONED_NAMES``), and only the running
+Airflow's is imported. Supporting a new minor means copying the newest of them and changing what moved.
+Importing this package imports Airflow (about a second), so the rest of the package imports it lazily,
+from inside the functions that need it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from airflow import __version__ as AIRFLOW_VERSION
-from airflow.sdk import Connection, TriggerRule, timezone
-from airflow.sdk.api.datamodels._generated import (
+from packaging.version import Version
+
+from pytest_xcom import _msgs
+from pytest_xcom._supported import SUPPORTED_MINORS, is_supported
+
+AIRFLOW_MINOR: tuple[int, int] = Version(AIRFLOW_VERSION).release[:2]  # type: ignore[assignment]
+
+if not is_supported(AIRFLOW_VERSION):  # pragma: no cover - guarded by the dependency pin and the plugin
+    raise ImportError(_msgs.unsupported_airflow(AIRFLOW_VERSION))
+
+from airflow.sdk.api.datamodels._generated import (  # noqa: E402
     DagRun,
     DagRunState,
     DagRunType,
     TaskInstanceState,
     TIRunContext,
 )
-from airflow.sdk.bases.operator import BaseOperator
-from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput
-from airflow.sdk.definitions._internal.types import is_arg_set
-from airflow.sdk.definitions.dag import DAG
-from airflow.sdk.definitions.param import ParamsDict
-from airflow.sdk.definitions.taskgroup import MappedTaskGroup
-from airflow.sdk.definitions.xcom_arg import ConcatXComArg, MapXComArg, PlainXComArg, XComArg, ZipXComArg
-from airflow.sdk.exceptions import AirflowRuntimeError, AirflowSensorTimeout, ErrorType
-from airflow.sdk.execution_time import comms as _comms
-from airflow.sdk.execution_time import task_runner
-from airflow.sdk.execution_time.comms import CommsDecoder, ErrorResponse
-from airflow.sdk.execution_time.context import set_current_context
-from airflow.sdk.execution_time.task_mapping import get_relevant_map_indexes
-from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
-from airflow.sdk.execution_time.xcom import XCom
-from airflow.sdk.module_loading import import_string
-from airflow.sdk.serde import deserialize, serialize
+from airflow.sdk.bases.operator import BaseOperator  # noqa: E402
+from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput  # noqa: E402
+from airflow.sdk.definitions.dag import DAG  # noqa: E402
+from airflow.sdk.definitions.param import ParamsDict  # noqa: E402
+from airflow.sdk.definitions.taskgroup import MappedTaskGroup  # noqa: E402
+from airflow.sdk.definitions.xcom_arg import (  # noqa: E402
+    ConcatXComArg,
+    MapXComArg,
+    PlainXComArg,
+    XComArg,
+    ZipXComArg,
+)
+from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType  # noqa: E402
+from airflow.sdk.execution_time import comms as _comms  # noqa: E402
+from airflow.sdk.execution_time import task_runner  # noqa: E402
+from airflow.sdk.execution_time.comms import CommsDecoder, ErrorResponse  # noqa: E402
+from airflow.sdk.execution_time.context import set_current_context  # noqa: E402
+from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance  # noqa: E402
+from airflow.sdk.execution_time.xcom import XCom  # noqa: E402
 
-# Imported here, not where it is used: it defines pydantic models with datetime fields, and imported
-# for the first time inside a test's `freeze_time` block those would be built on freezegun's FakeDatetime
-# and fail. Everything Airflow imports lazily must be in before a test body (and its clock) starts.
-from airflow.serialization.encoders import coerce_to_core_timetable
-from packaging.version import Version
+# This Airflow's module: the same names in every one of them, each where this version keeps it.
+_version = importlib.import_module(f"pytest_xcom._compat._v{AIRFLOW_MINOR[0]}_{AIRFLOW_MINOR[1]}")
+VERSIONED_NAMES: list[str] = list(_version.__all__)
+globals().update({name: getattr(_version, name) for name in VERSIONED_NAMES})
 
 __all__ = [
+    "AIRFLOW_MINOR",
     "AIRFLOW_VERSION",
     "DAG",
+    "SUPPORTED_MINORS",
+    "VERSIONED_NAMES",
     "AirflowRuntimeError",
-    "AirflowSensorTimeout",
     "BaseOperator",
     "CommsDecoder",
     "ConcatXComArg",
-    "Connection",
-    "DagRun",
     "DagRunState",
     "DagRunType",
     "DictOfListsExpandInput",
@@ -66,44 +80,44 @@ __all__ = [
     "ParamsDict",
     "PlainXComArg",
     "RuntimeTaskInstance",
-    "TIRunContext",
     "TaskInstanceState",
-    "TriggerRule",
     "XCom",
     "XComArg",
     "ZipXComArg",
     "comms_messages",
-    "deserialize",
+    "dag_run",
     "frozen_clock_values_serializable",
-    "get_relevant_map_indexes",
     "get_supervisor_comms",
-    "import_string",
-    "is_arg_set",
-    "manual_data_interval",
+    "has_message",
+    "has_serializer",
     "manual_run_id",
     "max_map_length",
     "memoized_type_adapters",
     "request_decoder",
     "response_frame",
     "secrets_masker_restored",
-    "serialize",
     "set_current_context",
     "set_supervisor_comms",
     "supervisor_body_decoder",
     "task_runner",
-    "timezone",
+    "ti_run_context",
+    *VERSIONED_NAMES,
 ]
-
-if Version(AIRFLOW_VERSION).release[:2] < (3, 3):  # pragma: no cover - guarded by the dependency pin
-    raise ImportError(
-        f"pytest_xcom needs apache-airflow >= 3.3 (found {AIRFLOW_VERSION}): the comms channel it fakes "
-        "changed shape in every 3.x release. Upgrade Airflow, or pin an older pytest_xcom."
-    )
 
 # The message classes of the task <-> supervisor protocol, by name (SetXCom, GetXCom, TaskState, ...).
 comms_messages = _comms
 
 _NO_COMMS = object()
+
+
+def has_message(name: str) -> bool:
+    """Whether this Airflow's task SDK has the comms message ``name`` (SetRenderedMapIndex: from 3.2)."""
+    return hasattr(_comms, name)
+
+
+def has_serializer(classname: str) -> bool:
+    """Whether this Airflow's serde has a serializer for ``classname`` ("uuid.UUID": from 3.2)."""
+    return classname in _version.serde_registry()
 
 
 def get_supervisor_comms() -> Any:
@@ -150,10 +164,26 @@ def manual_run_id(run_after: datetime) -> str:
     return f"{DagRunType.MANUAL.value}__{run_after.isoformat()}"
 
 
-def manual_data_interval(dag: Any, logical_date: datetime) -> tuple[datetime, datetime]:
-    """The data interval Airflow infers for a manual run of ``dag`` at ``logical_date``."""
-    interval = coerce_to_core_timetable(dag.timetable).infer_manual_data_interval(run_after=logical_date)
-    return interval.start, interval.end
+def dag_run(**fields: Any) -> Any:
+    """The DagRun the API server sends, given every field any supported Airflow has.
+
+    Each version's model forbids fields it does not know (3.0 and 3.1 have no partition_key), so
+    those are left out; the ones given are None or empty there, as that version's server leaves them.
+    """
+    known = DagRun.model_fields
+    return DagRun(**{name: value for name, value in fields.items() if name in known})
+
+
+def ti_run_context(task: Any, map_index: int, dag_run: Any, **fields: Any) -> Any:
+    """The TIRunContext the API server sends a starting task instance of ``task``.
+
+    Before 3.2 the server also works out, for each upstream, which map indexes the task pulls; the
+    installed comms channel's store stands for its metadata DB.
+    """
+    upstream_map_indexes = _version.server_upstream_map_indexes(task, map_index, dag_run.run_id)
+    if upstream_map_indexes is not None:
+        fields["upstream_map_indexes"] = upstream_map_indexes
+    return TIRunContext(dag_run=dag_run, **fields)
 
 
 class _FrozenClockSerializer:
@@ -165,7 +195,6 @@ class _FrozenClockSerializer:
 
     @staticmethod
     def serialize(o: Any) -> Any:
-        from airflow.sdk.serde.serializers import datetime as datetime_serializer
         from freezegun.api import real_date, real_datetime
 
         if isinstance(o, real_datetime):
@@ -173,7 +202,7 @@ class _FrozenClockSerializer:
             o = real_datetime(*fields, fold=o.fold)
         else:
             o = real_date(o.year, o.month, o.day)
-        return datetime_serializer.serialize(o)
+        return _version.datetime_serializer().serialize(o)
 
 
 _FROZEN_CLOCK_TYPES = ("freezegun.api.FakeDatetime", "freezegun.api.FakeDate")
@@ -203,20 +232,21 @@ def frozen_clock_values_serializable() -> Iterator[None]:
     accepts them, restoring both afterwards.
     """
     import msgspec
-    from airflow.sdk import serde
 
-    added = [name for name in _FROZEN_CLOCK_TYPES if name not in serde._serializers]
+    serializers = _version.serde_registry()
+    added = [name for name in _FROZEN_CLOCK_TYPES if name not in serializers]
     for name in added:
-        serde._serializers[name] = _FrozenClockSerializer  # type: ignore[assignment]
-    frames = _comms._FrameMixin
-    previous_encoder = frames._encoder
-    frames._encoder = msgspec.msgpack.Encoder(enc_hook=_frame_enc_hook)
+        serializers[name] = _FrozenClockSerializer
+    frames, attribute = _version.FRAME_ENCODER
+    previous_encoder = frames.__dict__[attribute]
+    setattr(frames, attribute, msgspec.msgpack.Encoder(enc_hook=_frame_enc_hook))
     try:
-        yield
+        with _version.frozen_clock_deserializers():
+            yield
     finally:
-        frames._encoder = previous_encoder
+        setattr(frames, attribute, previous_encoder)
         for name in added:
-            serde._serializers.pop(name, None)
+            serializers.pop(name, None)
 
 
 # One adapter per type for the whole process: building one costs about half a millisecond, and an
@@ -247,9 +277,7 @@ def secrets_masker_restored() -> Iterator[None]:
     A worker's masker dies with its process; here it is process-wide, and a secret one test masked
     would be starred out of the next tests' logs and rendered fields.
     """
-    from airflow.sdk._shared.secrets_masker import _secrets_masker
-
-    masker = _secrets_masker()
+    masker = _version.secrets_masker()
     saved = (set(masker.patterns), masker.replacer)
     try:
         yield
@@ -259,6 +287,4 @@ def secrets_masker_restored() -> Iterator[None]:
 
 def max_map_length() -> int:
     """``[core] max_map_length``: the API server refuses to map more than this many items."""
-    from airflow.sdk.configuration import conf
-
-    return conf.getint("core", "max_map_length", fallback=1024)
+    return _version.conf.getint("core", "max_map_length", fallback=1024)

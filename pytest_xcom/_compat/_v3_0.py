@@ -1,0 +1,169 @@
+"""Airflow 3.0: as 3.1, and TriggerRule, timezone, import_string, BaseHook and the secrets masker live
+elsewhere, all_done_min_one_success does not exist, the SDK Connection has no from_uri, serde has no
+serializer for pendulum Date or pydantic models, and its datetime deserializer trips over freezegun."""
+
+from __future__ import annotations
+
+import contextlib
+import types
+from collections.abc import Iterator
+from typing import Any
+
+from airflow.configuration import conf
+from airflow.exceptions import (
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    ParamValidationError,
+    TaskDeferralError,
+    TaskDeferralTimeout,
+)
+from airflow.hooks.base import BaseHook
+from airflow.sdk import Connection as _SDKConnection
+from airflow.sdk.definitions._internal.types import ArgNotSet
+from airflow.sdk.execution_time import comms as _comms
+from airflow.serialization.serde import deserialize, serialize
+
+# BaseSerialization's module is imported here although only the deferral kwargs use it: it defines
+# pydantic models with datetime fields, and the task SDK imports it lazily (BaseOperator's constructor).
+# Imported for the first time inside a test's `freeze_time` block, they would be built on freezegun's
+# FakeDatetime and fail.
+from airflow.serialization.serialized_objects import BaseSerialization
+from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.utils import timezone
+from airflow.utils.module_loading import import_string
+from airflow.utils.trigger_rule import TriggerRule as _TriggerRule
+
+from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server_upstream_map_indexes
+
+__all__ = [
+    "FRAME_ENCODER",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
+    "BaseHook",
+    "Connection",
+    "CronDataIntervalTimetable",
+    "ParamValidationError",
+    "TaskDeferralError",
+    "TaskDeferralTimeout",
+    "TriggerRule",
+    "conf",
+    "datetime_serializer",
+    "deserialize",
+    "frozen_clock_deserializers",
+    "get_relevant_map_indexes",
+    "import_string",
+    "is_arg_set",
+    "make_request_frame",
+    "manual_data_interval",
+    "resume_kwargs",
+    "secrets_masker",
+    "serde_registry",
+    "serialize",
+    "server_upstream_map_indexes",
+    "timezone",
+    "trigger_kwargs",
+]
+
+# The trigger rules by name. 3.0 refuses all_done_min_one_success when a task is built, so no task of a
+# test can carry it: its name stands for a value no rule equals.
+TriggerRule = types.SimpleNamespace(
+    **{rule.name: rule for rule in _TriggerRule}, ALL_DONE_MIN_ONE_SUCCESS=object()
+)
+
+
+class Connection(_SDKConnection):
+    """The task SDK's Connection, with the ``from_uri`` 3.0 lacks: the URI parsed as the server parses it."""
+
+    @classmethod
+    def from_uri(cls, uri: str, conn_id: str) -> Connection:
+        from airflow.models.connection import Connection as StoredConnection
+
+        stored = StoredConnection(conn_id=conn_id, uri=uri)
+        fields = ("conn_type", "host", "schema", "login", "password", "port", "extra")
+        return cls(conn_id=conn_id, **{name: getattr(stored, name) for name in fields})
+
+
+# (class, attribute): the msgpack encoder both request and response frames use (the response frame
+# subclasses the request frame).
+FRAME_ENCODER = (_comms._RequestFrame, "req_encoder")
+
+
+def is_arg_set(value: Any) -> bool:
+    return not isinstance(value, ArgNotSet)
+
+
+def make_request_frame(comms: Any, msg: Any) -> Any:
+    """The request frame ``comms.send(msg)`` writes to the socket."""
+    return _comms._RequestFrame(id=next(comms.id_counter), body=msg.model_dump())
+
+
+def manual_data_interval(dag: Any, logical_date: Any) -> Any:
+    # A task SDK DAG still holds the scheduler's timetable classes.
+    return dag.timetable.infer_manual_data_interval(run_after=logical_date)
+
+
+def secrets_masker() -> Any:
+    from airflow.sdk.execution_time.secrets_masker import _secrets_masker
+
+    return _secrets_masker()
+
+
+def serde_registry() -> dict[str, Any]:
+    """serde's table of serializers by qualified type name."""
+    from airflow.serialization import serde
+
+    return serde._serializers  # type: ignore[return-value]
+
+
+def datetime_serializer() -> Any:
+    from airflow.serialization.serializers import datetime
+
+    return datetime
+
+
+class _FrozenClockDeserializer:
+    """3.0's datetime deserializer, called with the class name as it compares it.
+
+    It matches a ``datetime.datetime`` or ``datetime.date`` by the qualname of ``datetime.datetime`` at
+    call time, which is freezegun's fake class while a clock is frozen: on a worker (no freezegun) the
+    two agree, here they would not, and the pull would fail.
+    """
+
+    @staticmethod
+    def deserialize(classname: str, version: int, data: Any) -> Any:
+        import datetime
+
+        from airflow.utils.module_loading import qualname
+
+        current = {"datetime.datetime": datetime.datetime, "datetime.date": datetime.date}[classname]
+        return datetime_serializer().deserialize(qualname(current), version, data)
+
+
+@contextlib.contextmanager
+def frozen_clock_deserializers() -> Iterator[None]:
+    from airflow.serialization import serde
+
+    names = ("datetime.datetime", "datetime.date")
+    saved = {name: serde._deserializers[name] for name in names}
+    serde._deserializers.update(dict.fromkeys(names, _FrozenClockDeserializer))
+    try:
+        yield
+    finally:
+        serde._deserializers.update(saved)
+
+
+def trigger_kwargs(data: Any) -> Any:
+    """A deferring task's trigger kwargs as the triggerer rebuilds them from DeferTask.
+
+    Before 3.2 DeferTask carries them in BaseSerialization's form, not serde's.
+    """
+    return BaseSerialization.deserialize(data)
+
+
+def resume_kwargs(event_payload: Any) -> Any:
+    """The next_kwargs a task resumes with after its trigger fired, as dag.test() sets them.
+
+    dag.test() puts ``{"event": payload}`` into the task instance's ExtendedJSON column, which stores it
+    in BaseSerialization's form; the API server hands the worker that stored form.
+    """
+    return BaseSerialization.serialize({"event": event_payload})

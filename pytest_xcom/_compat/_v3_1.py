@@ -1,0 +1,122 @@
+"""Airflow 3.1: serde (without a UUID serializer) still in airflow.serialization, the frame encoder on
+the request frame, the API server working out mapped upstreams' map indexes for the worker, deferral
+kwargs in BaseSerialization's form, ParamValidationError and AirflowSkipException in airflow.exceptions,
+and no is_arg_set."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from airflow.configuration import conf
+from airflow.exceptions import (
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    ParamValidationError,
+    TaskDeferralError,
+    TaskDeferralTimeout,
+)
+from airflow.sdk import BaseHook, Connection, TriggerRule, timezone
+from airflow.sdk.definitions._internal.types import ArgNotSet
+from airflow.sdk.execution_time import comms as _comms
+from airflow.sdk.module_loading import import_string
+from airflow.serialization.serde import deserialize, serialize
+
+# BaseSerialization's module is imported here although only the deferral kwargs use it: it defines
+# pydantic models with datetime fields, and the task SDK imports it lazily (BaseOperator's constructor).
+# Imported for the first time inside a test's `freeze_time` block, they would be built on freezegun's
+# FakeDatetime and fail.
+from airflow.serialization.serialized_objects import BaseSerialization
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server_upstream_map_indexes
+
+__all__ = [
+    "FRAME_ENCODER",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
+    "BaseHook",
+    "Connection",
+    "CronDataIntervalTimetable",
+    "ParamValidationError",
+    "TaskDeferralError",
+    "TaskDeferralTimeout",
+    "TriggerRule",
+    "conf",
+    "datetime_serializer",
+    "deserialize",
+    "frozen_clock_deserializers",
+    "get_relevant_map_indexes",
+    "import_string",
+    "is_arg_set",
+    "make_request_frame",
+    "manual_data_interval",
+    "resume_kwargs",
+    "secrets_masker",
+    "serde_registry",
+    "serialize",
+    "server_upstream_map_indexes",
+    "timezone",
+    "trigger_kwargs",
+]
+
+# (class, attribute): the msgpack encoder both request and response frames use (the response frame
+# subclasses the request frame).
+FRAME_ENCODER = (_comms._RequestFrame, "req_encoder")
+
+
+def is_arg_set(value: Any) -> bool:
+    return not isinstance(value, ArgNotSet)
+
+
+def make_request_frame(comms: Any, msg: Any) -> Any:
+    """The request frame ``comms.send(msg)`` writes to the socket."""
+    return _comms._RequestFrame(id=next(comms.id_counter), body=msg.model_dump())
+
+
+def manual_data_interval(dag: Any, logical_date: Any) -> Any:
+    # A task SDK DAG still holds the scheduler's timetable classes.
+    return dag.timetable.infer_manual_data_interval(run_after=logical_date)
+
+
+def secrets_masker() -> Any:
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    return _secrets_masker()
+
+
+def serde_registry() -> dict[str, Any]:
+    """serde's table of serializers by qualified type name."""
+    from airflow.serialization import serde
+
+    return serde._serializers  # type: ignore[return-value]
+
+
+def datetime_serializer() -> Any:
+    from airflow.serialization.serializers import datetime
+
+    return datetime
+
+
+@contextlib.contextmanager
+def frozen_clock_deserializers() -> Iterator[None]:
+    # serde's datetime deserializer names the classes it rebuilds by string: freezegun does not matter.
+    yield
+
+
+def trigger_kwargs(data: Any) -> Any:
+    """A deferring task's trigger kwargs as the triggerer rebuilds them from DeferTask.
+
+    Before 3.2 DeferTask carries them in BaseSerialization's form, not serde's.
+    """
+    return BaseSerialization.deserialize(data)
+
+
+def resume_kwargs(event_payload: Any) -> Any:
+    """The next_kwargs a task resumes with after its trigger fired, as dag.test() sets them.
+
+    dag.test() puts ``{"event": payload}`` into the task instance's ExtendedJSON column, which stores it
+    in BaseSerialization's form; the API server hands the worker that stored form.
+    """
+    return BaseSerialization.serialize({"event": event_payload})
