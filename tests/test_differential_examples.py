@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from pytest_xcom._compat import ParamValidationError
 from dagfiles import load_dags
 
 import pytest_xcom
+from pytest_xcom._compat import ParamValidationError
 from pytest_xcom._dagtest import DagTestError, run_dag_test
 
 pytestmark = pytest.mark.slow

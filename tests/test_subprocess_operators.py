@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from airflow.exceptions import AirflowException
 from airflow.providers.standard.operators.python import (
     BranchExternalPythonOperator,
     BranchPythonVirtualenvOperator,
@@ -28,7 +29,6 @@ from airflow.providers.standard.operators.python import (
     PythonVirtualenvOperator,
 )
 from airflow.sdk import DAG, task
-from airflow.exceptions import AirflowException
 from dagfiles import load_dags
 
 import pytest_xcom

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, task
 from airflow.exceptions import AirflowSkipException
+from airflow.sdk import DAG, task
 
 
 @task
