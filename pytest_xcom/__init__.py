@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __all__ = [
+    "Comparison",
     "DagRunResult",
     "DagRunner",
     "InMemoryTaskInstance",
@@ -19,6 +20,7 @@ __all__ = [
     "XComRecord",
     "XComStore",
     "assert_roundtrips",
+    "compare_with_airflow",
     "roundtrip",
     "run_dag",
     "run_task",
@@ -28,6 +30,8 @@ __all__ = [
 pytest_plugins = ["pytest_xcom.plugin"]
 
 _LAZY = {
+    "Comparison": "pytest_xcom.compare",
+    "compare_with_airflow": "pytest_xcom.compare",
     "assert_roundtrips": "pytest_xcom.roundtrips",
     "roundtrip": "pytest_xcom.roundtrips",
     "DagRunResult": "pytest_xcom.runner",
@@ -43,6 +47,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from pytest_xcom.compare import Comparison, compare_with_airflow
     from pytest_xcom.context import InMemoryTaskInstance, TaskContextFactory
     from pytest_xcom.roundtrips import assert_roundtrips, roundtrip
     from pytest_xcom.runner import DagRunner, DagRunResult, TaskRunner, TaskRunResult, run_dag, run_task
