@@ -646,12 +646,16 @@ def fuzz(
     results = {i: compared(i) for i in everything}
     differing = [i for i in everything if results[i] is not None and not results[i].identical]
     mark = time.perf_counter()
-    if differing:
-        reruns = compare.rerun_real(requests(differing), dagtest.run_dag_tests, timeout=timeout)
+    again: dict[int, list[Any]] = defaultdict(list)
+    for seeds in (compare.RERUN_HASH_SEEDS, compare.MORE_HASH_SEEDS):
+        if not differing:
+            break
+        reruns = compare.rerun_real(requests(differing), dagtest.run_dag_tests, seeds=seeds, timeout=timeout)
         for i, others in zip(differing, reruns, strict=True):
-            others = [o for o in others if not isinstance(o, dagtest.DagTestError)]
-            if others:
-                results[i] = compared(i, again=others)
+            again[i] += [o for o in others if not isinstance(o, dagtest.DagTestError)]
+            if again[i]:
+                results[i] = compared(i, again=again[i])
+        differing = [i for i in differing if compare.only_reordered(results[i])]
     timings["dag.test() again, where they differ"] = time.perf_counter() - mark
     out = []
     for i in everything:

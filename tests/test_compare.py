@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 import pytest_xcom
-from pytest_xcom.compare import Comparison, compare_outcomes, main
+from pytest_xcom.compare import Comparison, compare_outcomes, main, only_reordered
 
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -166,3 +166,10 @@ def test_the_command_exits_1_on_a_difference_and_prints_it(tmp_path: Path, monke
     monkeypatch.setattr(pytest_xcom.runner, "run_dag", real_run_dag)
     assert main([str(path), "--logical-date", "2024-01-01T00:00:00+00:00"]) == 0
     assert "mapped_sum: dag.test() and run_dag agree" in capsys.readouterr().out
+
+
+def test_an_order_only_difference_is_recognised_for_more_reruns():
+    real = outcome(xcoms={("b", -1, "skipmixin_key"): {"skipped": ["x", "y"]}, ("a", -1, "k"): ["x", "y"]})
+    ours = outcome(xcoms={("b", -1, "skipmixin_key"): {"skipped": ["x", "y"]}, ("a", -1, "k"): ["y", "x"]})
+    assert only_reordered(compare_outcomes(real, ours))
+    assert not only_reordered(compare_outcomes(real, outcome(xcoms={("a", -1, "k"): ["y", "z"]})))
