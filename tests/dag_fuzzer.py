@@ -136,6 +136,8 @@ class Generator:
         if rnd.random() < 0.25:
             self._setup_teardown()
         self._finish_branches()
+        if self.two_runs:
+            self._keep_past_dependencies_finite()
         dag_id = f"fuzz_{self.seed}{'_2runs' if self.two_runs else ''}"
         source = Emitter(self, dag_id).source()
         return GeneratedDag(self.seed, dag_id, source, frozenset(self.features), self._count(), self.two_runs)
@@ -280,10 +282,9 @@ class Generator:
             spec["out"] = "dict"
         elif rnd.random() < 0.1:
             spec["out"] = "none"
-        if self.two_runs and rnd.random() < 0.3:
+        if self.two_runs and rnd.random() < 0.5:
             node.depends_on_past = True
-            node.wait_for_downstream = rnd.random() < 0.4
-            self.features.add("depends_on_past")
+            node.wait_for_downstream = rnd.random() < 0.5
         if self.two_runs and rnd.random() < 0.2:
             node.pull_prior = node.name
             self.features.add("include_prior_dates")
@@ -329,6 +330,31 @@ class Generator:
         self.nodes.insert(0, setup)
         self.nodes.append(teardown)
         self.features.add("setup/teardown")
+
+    def _keep_past_dependencies_finite(self) -> None:
+        # dag.test() waits for ever (a 1 s sleep per pass) on a task whose depends_on_past or
+        # wait_for_downstream can never be met, so these go only where the first run surely succeeds:
+        # a root task that always succeeds, waiting only for followers that surely succeed as well.
+        everything = [*self.nodes, *(t for n in self.nodes if n.kind == "group" for t in n.inner)]
+
+        def sure(node: Node, upstream: Node | None) -> bool:
+            ups = [u for u, _ in node.data] + list(node.after)
+            plain = not ({"fail", "skip", "fail_hard", "fail_tries", "mod"} & node.spec.keys())
+            kind_ok = node.kind in ("task", "list", "kwlist", "multi") and node.mapped_group is None
+            return plain and kind_ok and ups == ([upstream] if upstream else [])
+
+        for node in everything:
+            followers = [o for o in everything if any(u is node for u, _ in o.data) or node in o.after]
+            if node.depends_on_past and not sure(node, None):
+                node.depends_on_past = False
+            if node.wait_for_downstream and not (
+                node.depends_on_past and all(sure(f, node) for f in followers)
+            ):
+                node.wait_for_downstream = False
+        if any(n.depends_on_past for n in everything):
+            self.features.add("depends_on_past")
+        if any(n.wait_for_downstream for n in everything):
+            self.features.add("wait_for_downstream")
 
     def _finish_branches(self) -> None:
         rnd = self.rnd
