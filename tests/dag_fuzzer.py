@@ -24,8 +24,10 @@ differs is checked against a second dag.test() run and left out only where real 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
+import io
 import random
 import sys
 import tempfile
@@ -377,8 +379,12 @@ _PRELUDE = '''\
 
 import datetime
 
-from airflow.exceptions import AirflowFailException, AirflowSkipException
 from airflow.sdk import TaskGroup, dag, get_current_context, setup, task, task_group, teardown
+
+try:
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+except ImportError:  # Airflow < 3.2
+    from airflow.exceptions import AirflowFailException, AirflowSkipException
 
 
 def _val(value):
@@ -705,9 +711,12 @@ def _run_ours(run_dag: Any, path: Path, dag_id: str, repeat: int) -> Any:
     try:
         dag = from_file(path)[dag_id]
         store = XComStore()
-        return [
-            run_dag(dag, store=store, logical_date=LOGICAL_DATE + timedelta(days=i)) for i in range(repeat)
-        ]
+        # The task runner logs every task to stdout, which would bury the summary.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return [
+                run_dag(dag, store=store, logical_date=LOGICAL_DATE + timedelta(days=i))
+                for i in range(repeat)
+            ]
     except Exception as exc:
         return exc
 
