@@ -1,8 +1,8 @@
 """Run a DAG through Airflow's own ``dag.test()`` and report what happened.
 
 This is the reference side of the project's differential tests and benchmarks: the in-memory runner
-is compared against what real Airflow does with the same DAG file. It is private and deliberately
-heavyweight; users never need it.
+is compared against what real Airflow does with the same DAG file (``pytest_xcom.compare`` is the
+user-facing way to it). Users never need it directly.
 
 Each call runs in a fresh interpreter (``python -m pytest_xcom._dagtest WORKDIR``) because
 ``dag.test()`` needs process-wide state that must never reach the caller: an Airflow config read
@@ -13,7 +13,12 @@ The parent prepares everything that does not need Airflow (a throwaway AIRFLOW_H
 the environment, a copy of a cached template DB) and the child does the rest. The environment is set
 by the parent, not by the child after start-up: ``-m pytest_xcom._dagtest`` imports the package
 ``__init__`` first, which may import Airflow and freeze its config before the child's own code runs.
-Results come back as a pickle file, because Airflow logs to stdout and stderr.
+Results come back as a pickle file per DAG, because Airflow logs to stdout and stderr.
+
+One child runs a whole batch of DAGs in turn (``run_dag_tests``), each DAG in a bundle of its own on
+the one metadata DB, so that a DAG costs its parse and run, not an Airflow start. The parent watches
+the result files: a DAG that hangs is killed with the child, one that kills the child is reported as
+its error, and in both cases a fresh child goes on with the rest.
 """
 
 from __future__ import annotations
