@@ -14,7 +14,9 @@ integral float that the metadata DB hands back as an int (SQLite's JSON, not Air
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import io
 import json
 import math
 import sys
@@ -253,6 +255,7 @@ def _compare_files(
     logical_date: datetime | None,
     conf: dict[str, Any] | None,
     run_ours: Callable[..., Any] | None = None,
+    quiet: bool = False,
 ) -> list[Comparison]:
     from pytest_xcom import _msgs
     from pytest_xcom._dagtest import DagTestError, DagTestRequest, run_dag_tests
@@ -280,7 +283,8 @@ def _compare_files(
     retry = []
     for index, ((_, dag_id, dag), outcome) in enumerate(zip(dags, real, strict=True)):
         try:
-            ours = run_ours(dag, logical_date=when, conf=conf)
+            with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+                ours = run_ours(dag, logical_date=when, conf=conf)
         except Exception as exc:
             ours = exc
         if isinstance(outcome, DagTestError) or isinstance(ours, Exception):
@@ -398,8 +402,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     when = args.logical_date
     if when is not None and when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    # The task runner logs each task to stdout; the command prints only the comparison.
     comparisons = _compare_files(
-        [(path, args.dag_id) for path in args.dag_files], logical_date=when, conf=args.conf
+        [(path, args.dag_id) for path in args.dag_files],
+        logical_date=when,
+        conf=args.conf,
+        quiet=True,
     )
     for comparison in comparisons:
         print(comparison)
