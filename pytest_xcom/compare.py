@@ -190,14 +190,19 @@ def _drop_what_airflow_varies(
 
 
 def only_reordered(comparison: Comparison) -> bool:
-    """Whether some XCom differs only in the order of its elements (as a set's order does)."""
+    """Whether some XCom differs only in the order of list elements (as a set's order does)."""
     return any(
-        d.what.endswith("xcom")
-        and isinstance(d.airflow, (list, tuple))
-        and isinstance(d.ours, (list, tuple))
-        and sorted(map(repr, d.airflow)) == sorted(map(repr, d.ours))
+        d.what.endswith("xcom") and _same(_sorted_lists(d.airflow), _sorted_lists(d.ours))
         for d in comparison.details
     )
+
+
+def _sorted_lists(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return type(value)(sorted((_sorted_lists(v) for v in value), key=repr))
+    if isinstance(value, dict):
+        return {k: _sorted_lists(v) for k, v in value.items()}
+    return value
 
 
 def _value_of(outcome: Any, difference: Difference) -> Any:

@@ -172,4 +172,8 @@ def test_an_order_only_difference_is_recognised_for_more_reruns():
     real = outcome(xcoms={("b", -1, "skipmixin_key"): {"skipped": ["x", "y"]}, ("a", -1, "k"): ["x", "y"]})
     ours = outcome(xcoms={("b", -1, "skipmixin_key"): {"skipped": ["x", "y"]}, ("a", -1, "k"): ["y", "x"]})
     assert only_reordered(compare_outcomes(real, ours))
+    nested = outcome(xcoms={("b", -1, "skipmixin_key"): {"followed": ["g.y", "g.x"]}})
+    assert only_reordered(
+        compare_outcomes(outcome(xcoms={("b", -1, "skipmixin_key"): {"followed": ["g.x", "g.y"]}}), nested)
+    )
     assert not only_reordered(compare_outcomes(real, outcome(xcoms={("a", -1, "k"): ["y", "z"]})))
