@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "AirflowConfig",
+    "Comparison",
     "DagFolder",
     "DagRunResult",
     "DagRunner",
@@ -23,6 +24,7 @@ __all__ = [
     "XComRecord",
     "XComStore",
     "assert_roundtrips",
+    "compare_with_airflow",
     "load_dags",
     "render_task",
     "roundtrip",
@@ -40,6 +42,8 @@ _LAZY = {
     "RenderedFields": "pytest_xcom.render",
     "TaskRenderer": "pytest_xcom.render",
     "render_task": "pytest_xcom.render",
+    "Comparison": "pytest_xcom.compare",
+    "compare_with_airflow": "pytest_xcom.compare",
     "assert_roundtrips": "pytest_xcom.roundtrips",
     "roundtrip": "pytest_xcom.roundtrips",
     "DagRunResult": "pytest_xcom.runner",
@@ -55,6 +59,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from pytest_xcom.compare import Comparison, compare_with_airflow
     from pytest_xcom.config import AirflowConfig
     from pytest_xcom.context import InMemoryTaskInstance, TaskContextFactory
     from pytest_xcom.dags import DagFolder, load_dags

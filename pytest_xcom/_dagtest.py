@@ -1,8 +1,8 @@
 """Run a DAG through Airflow's own ``dag.test()`` and report what happened.
 
 This is the reference side of the project's differential tests and benchmarks: the in-memory runner
-is compared against what real Airflow does with the same DAG file. It is private and deliberately
-heavyweight; users never need it.
+is compared against what real Airflow does with the same DAG file (``pytest_xcom.compare`` is the
+user-facing way to it). Users never need it directly.
 
 Each call runs in a fresh interpreter (``python -m pytest_xcom._dagtest WORKDIR``) because
 ``dag.test()`` needs process-wide state that must never reach the caller: an Airflow config read
@@ -13,14 +13,21 @@ The parent prepares everything that does not need Airflow (a throwaway AIRFLOW_H
 the environment, a copy of a cached template DB) and the child does the rest. The environment is set
 by the parent, not by the child after start-up: ``-m pytest_xcom._dagtest`` imports the package
 ``__init__`` first, which may import Airflow and freeze its config before the child's own code runs.
-Results come back as a pickle file, because Airflow logs to stdout and stderr.
+Results come back as a pickle file per DAG, because Airflow logs to stdout and stderr.
+
+One child runs a whole batch of DAGs in turn (``run_dag_tests``), each DAG in a bundle of its own on
+the one metadata DB, so that a DAG costs its parse and run, not an Airflow start. The parent watches
+the result files: a DAG that hangs is killed with the child, one that kills the child is reported as
+its error, and in both cases a fresh child goes on with the rest.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
+import inspect
 import json
 import os
 import pickle
@@ -31,21 +38,35 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+import traceback
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["DagTestError", "DagTestOutcome", "DagTestTimeout", "UndecodedXCom", "run_dag_test"]
+from pytest_xcom._process import worker_globals_restored
+
+__all__ = [
+    "DagTestCall",
+    "DagTestError",
+    "DagTestOutcome",
+    "DagTestRequest",
+    "DagTestTimeout",
+    "UndecodedXCom",
+    "run_dag_test",
+    "run_dag_tests",
+]
 
 _REQUEST_FILE = "request.pickle"
-_RESULT_FILE = "result.pickle"
+_READY_FILE = "ready"
 _STDOUT_FILE = "stdout.log"
 _STDERR_FILE = "stderr.log"
 _DB_FILE = "airflow.db"
 _BUNDLE_NAME = "dags-folder"  # the name dag.test(use_executor=True) assumes for its workloads
 _TAIL_CHARS = 6000
+_POLL_SECONDS = 0.02
+_EXIT_SECONDS = 30
 
 # Settings the harness owns in the child. Anything else named AIRFLOW__* is passed through so that the
 # child sees the same config overrides as the caller's in-memory run; every [database] setting is
@@ -77,6 +98,18 @@ class UndecodedXCom:
 
 
 @dataclass(frozen=True)
+class DagTestCall:
+    """One ``dag.test()`` call: its run's state, task states and XComs (as in :class:`DagTestOutcome`)."""
+
+    run_id: str
+    state: str
+    logical_date: datetime | None
+    task_states: dict[tuple[str, int], str]
+    xcoms: dict[tuple[str, int, str], Any]
+    seconds: float
+
+
+@dataclass(frozen=True)
 class DagTestOutcome:
     """What one ``dag.test()`` run left in the metadata DB, plus timings.
 
@@ -97,8 +130,11 @@ class DagTestOutcome:
     setup_seconds: float
     seconds_per_call: tuple[float, ...]
     states_per_call: tuple[str, ...]
-    #: seconds per phase: db_copy, spawn, import_airflow, db_init, load_dag, collect, exit, total
+    #: seconds per phase: spawn, import_airflow, db_init, load_dag, collect, total (the first DAG of a
+    #: batch also: db_copy, total_batch); the child's start is counted in the first DAG it runs
     timings: dict[str, float] = field(default_factory=dict)
+    #: every call, in order (``repeat`` > 1: consecutive runs a day apart)
+    calls: tuple[DagTestCall, ...] = ()
 
     @property
     def undecoded(self) -> dict[tuple[str, int, str], UndecodedXCom]:
@@ -119,6 +155,21 @@ class DagTestTimeout(DagTestError):
     """The dag.test() subprocess ran past its timeout and was killed with everything it started."""
 
 
+@dataclass(frozen=True)
+class DagTestRequest:
+    """One DAG for :func:`run_dag_tests`: which file and DAG, and how to call ``dag.test()``.
+
+    ``repeat`` calls dag.test() that many times, call *i* at ``logical_date + i`` days, so that the
+    calls are consecutive runs of the DAG (what depends_on_past and include_prior_dates look at).
+    """
+
+    dag_file: str | Path
+    dag_id: str
+    logical_date: datetime | None = None
+    conf: dict[str, Any] | None = None
+    repeat: int = 1
+
+
 def run_dag_test(
     dag_file: str | Path,
     dag_id: str,
@@ -137,7 +188,8 @@ def run_dag_test(
 
     ``logical_date=None`` lets dag.test() use "now". ``repeat`` calls dag.test() that many times in
     the same process (call *i* at ``logical_date + i`` days, since a run at the same logical date
-    would be found finished and not run again), to tell a cold call from a warm one.
+    would be found finished and not run again), to tell a cold call from a warm one; every call's
+    run is in ``outcome.calls``.
 
     ``bundle="file"`` copies only ``dag_file`` into a fresh bundle so that sibling DAG files are not
     parsed; its folder stays importable and its Python-free siblings (``sql/``, templates) are linked
@@ -157,89 +209,207 @@ def run_dag_test(
     Raises :class:`DagTestError` (a RuntimeError) with the tail of the child's stderr if it fails,
     and :class:`DagTestTimeout` after killing it if it runs longer than ``timeout`` seconds.
     """
-    if repeat < 1:
-        raise ValueError(f"repeat must be >= 1, got {repeat}")
+    request = DagTestRequest(dag_file, dag_id, logical_date=logical_date, conf=conf, repeat=repeat)
+    (result,) = run_dag_tests(
+        [request],
+        timeout=timeout,
+        bundle=bundle,
+        env=env,
+        cache_db=cache_db,
+        cache_dir=cache_dir,
+        log_file=log_file,
+    )
+    if isinstance(result, DagTestError):
+        raise result
+    return result
+
+
+def run_dag_tests(
+    requests: Sequence[DagTestRequest],
+    *,
+    timeout: float = 600,
+    bundle: Literal["file", "folder"] = "file",
+    env: Mapping[str, str] | None = None,
+    cache_db: bool = True,
+    cache_dir: str | Path | None = None,
+    log_file: str | Path | None = None,
+) -> list[DagTestOutcome | DagTestError]:
+    """Run many DAGs through ``dag.test()``, one after another in one subprocess: one result each.
+
+    The subprocess pays for importing Airflow and preparing the metadata DB once, so a DAG costs
+    only its parse and run. Each result is a :class:`DagTestOutcome`, or the :class:`DagTestError`
+    that DAG raised (:class:`DagTestTimeout` if it ran past ``timeout`` seconds, counted from the
+    previous DAG's end): a DAG that fails, hangs or kills its interpreter costs only itself, since
+    the rest go on in a fresh subprocess on the same metadata DB. DAGs sharing a ``dag_id`` run in
+    separate subprocesses and DBs, so that no run of one is found by the other. Every DAG gets a
+    bundle of its own (see :func:`run_dag_test` for ``bundle`` and the other arguments).
+    """
+    requests = list(requests)
+    for request in requests:
+        if request.repeat < 1:
+            raise ValueError(f"repeat must be >= 1, got {request.repeat}")
     if bundle not in ("file", "folder"):
         raise ValueError(f"bundle must be 'file' or 'folder', got {bundle!r}")
-    dag_path = Path(dag_file).resolve()
-    if not dag_path.is_file():
-        raise FileNotFoundError(f"DAG file not found: {dag_path}")
+    paths = [Path(r.dag_file).resolve() for r in requests]
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"DAG file not found: {path}")
+    if log_file is not None:
+        Path(log_file).write_bytes(b"")
 
-    started = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix="pytest_xcom-dagtest-"))
-    try:
-        home = workdir / "home"
-        home.mkdir()
-        if bundle == "file":
-            bundle_dir = workdir / "dags"
-            bundle_dir.mkdir()
-            shutil.copy2(dag_path, bundle_dir / dag_path.name)
-            _link_resources(dag_path, bundle_dir)
-        else:
-            bundle_dir = dag_path.parent
-        child_env = _child_env(home, bundle_dir, dag_path.parent, env)
-
-        db_path = home / _DB_FILE
-        template = _template_path(child_env, cache_dir) if cache_db else None
-        copy_started = time.perf_counter()
-        db_ready = template is not None and _copy_template(template, db_path)
-        db_copy_seconds = time.perf_counter() - copy_started
-
-        request = {
-            "dag_file": str(bundle_dir / dag_path.name),
-            "dag_id": dag_id,
-            "bundle_dir": str(bundle_dir),
-            "logical_date": logical_date,
-            "conf": conf,
-            "repeat": repeat,
-            "db_path": str(db_path),
-            "db_ready": db_ready,
-            "template": None if template is None or db_ready else str(template),
-            "spawned_at": time.time(),
-        }
-        (workdir / _REQUEST_FILE).write_bytes(pickle.dumps(request))
-        returncode = _run_child(workdir, child_env, timeout)
-        result_file = workdir / _RESULT_FILE
-        if returncode != 0 or not result_file.exists():
-            what = f"exited with code {returncode}" if returncode else "exited without a result"
-            raise _child_error(
-                DagTestError, f"dag.test() subprocess for {dag_id!r} {what}", workdir, returncode
-            )
-        payload = pickle.loads(result_file.read_bytes())
-        exit_seconds = time.time() - payload["finished_at"]
-    finally:
-        if log_file is not None:
-            _save_logs(workdir, Path(log_file))
-        shutil.rmtree(workdir, ignore_errors=True)
-
-    timings = {
-        "db_copy": db_copy_seconds,
-        **payload["timings"],
-        "exit": exit_seconds,
-        "total": time.perf_counter() - started,
-    }
-    return DagTestOutcome(
-        dag_id=dag_id,
-        state=payload["state"],
-        run_id=payload["run_id"],
-        logical_date=payload["logical_date"],
-        data_interval_start=payload["data_interval_start"],
-        data_interval_end=payload["data_interval_end"],
-        task_states=payload["task_states"],
-        xcoms={key: _decode_xcom(entry) for key, entry in payload["xcoms"].items()},
-        seconds=payload["seconds_per_call"][0],
-        setup_seconds=payload["setup_seconds"],
-        seconds_per_call=tuple(payload["seconds_per_call"]),
-        states_per_call=tuple(payload["states_per_call"]),
-        timings=timings,
-    )
+    results: list[DagTestOutcome | DagTestError | None] = [None] * len(requests)
+    pending = list(range(len(requests)))
+    while pending:
+        chunk, seen, later = [], set(), []
+        for index in pending:
+            (later if requests[index].dag_id in seen else chunk).append(index)
+            seen.add(requests[index].dag_id)
+        batch = _Batch(
+            [requests[i] for i in chunk], [paths[i] for i in chunk], bundle, env, cache_db, cache_dir
+        )
+        for index, result in zip(chunk, batch.run(timeout, log_file), strict=True):
+            results[index] = result
+        pending = later
+    return [r for r in results if r is not None]
 
 
 # --------------------------------------------------------------------------------------------- parent
 
 
+class _Batch:
+    """DAGs with distinct dag_ids, run in turn by as few children as their failures allow."""
+
+    def __init__(
+        self,
+        requests: list[DagTestRequest],
+        paths: list[Path],
+        bundle: str,
+        env: Mapping[str, str] | None,
+        cache_db: bool,
+        cache_dir: str | Path | None,
+    ) -> None:
+        self.requests = requests
+        self.paths = paths
+        self.bundle = bundle
+        self.env = env
+        self.cache_db = cache_db
+        self.cache_dir = cache_dir
+
+    def run(self, timeout: float, log_file: str | Path | None) -> list[DagTestOutcome | DagTestError]:
+        started = time.perf_counter()
+        workdir = Path(tempfile.mkdtemp(prefix="pytest_xcom-dagtest-"))
+        try:
+            return self._run_in(workdir, timeout, started)
+        finally:
+            if log_file is not None:
+                _save_logs(workdir, Path(log_file))
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _run_in(self, workdir: Path, timeout: float, started: float) -> list[DagTestOutcome | DagTestError]:
+        home = workdir / "home"
+        home.mkdir()
+        items = []
+        for index, (request, path) in enumerate(zip(self.requests, self.paths, strict=True)):
+            if self.bundle == "file":
+                # A bundle per DAG: dag.test() re-parses its DAG's whole bundle on every call (3.3).
+                bundle_dir = workdir / "dags" / str(index)
+                bundle_dir.mkdir(parents=True)
+                shutil.copy2(path, bundle_dir / path.name)
+                _link_resources(path, bundle_dir)
+            else:
+                bundle_dir = path.parent
+            items.append(
+                {
+                    "dag_file": str(bundle_dir / path.name),
+                    "dag_id": request.dag_id,
+                    "bundle_dir": str(bundle_dir),
+                    "logical_date": request.logical_date,
+                    "conf": request.conf,
+                    "repeat": request.repeat,
+                }
+            )
+        dag_dirs = list(dict.fromkeys(p.parent for p in self.paths))
+        child_env = _child_env(home, Path(items[0]["bundle_dir"]), dag_dirs, self.env)
+
+        db_path = home / _DB_FILE
+        template = _template_path(child_env, self.cache_dir) if self.cache_db else None
+        copy_started = time.perf_counter()
+        db_ready = template is not None and _copy_template(template, db_path)
+        db_copy_seconds = time.perf_counter() - copy_started
+
+        results: list[DagTestOutcome | DagTestError] = []
+        while len(results) < len(items):
+            start = len(results)
+            request = {
+                "items": items,
+                "start": start,
+                "db_path": str(db_path),
+                "db_ready": db_ready,
+                "template": None if template is None or db_ready else str(template),
+                "spawned_at": time.time(),
+            }
+            (workdir / _REQUEST_FILE).write_bytes(pickle.dumps(request))
+            (workdir / _READY_FILE).unlink(missing_ok=True)
+            payloads, failure = _run_child(workdir, child_env, timeout, start, len(items))
+            for offset, payload in enumerate(payloads):
+                index = start + offset
+                results.append(self._outcome(index, payload, workdir))
+            if (workdir / _READY_FILE).exists():
+                db_ready = True
+            if failure is not None:
+                if not (workdir / _READY_FILE).exists() and not payloads:
+                    # The child died before it could run anything: so would the next one.
+                    results.extend(failure for _ in range(len(results), len(items)))
+                else:
+                    results.append(failure)
+        if results and isinstance(results[0], DagTestOutcome):
+            results[0].timings["db_copy"] = db_copy_seconds
+            results[0].timings["total_batch"] = time.perf_counter() - started
+        return results
+
+    def _outcome(self, index: int, payload: dict[str, Any], workdir: Path) -> DagTestOutcome | DagTestError:
+        dag_id = self.requests[index].dag_id
+        if "error" in payload:
+            stderr_tail = payload["error"] + "\n" + _tail(workdir / _STDERR_FILE)
+            return DagTestError(
+                f"dag.test() of {dag_id!r} raised:\n{payload['error']}",
+                returncode=None,
+                stderr_tail=stderr_tail,
+                stdout_tail=_tail(workdir / _STDOUT_FILE),
+            )
+        calls = tuple(
+            DagTestCall(
+                run_id=call["run_id"],
+                state=call["state"],
+                logical_date=call["logical_date"],
+                task_states=call["task_states"],
+                xcoms={key: _decode_xcom(entry) for key, entry in call["xcoms"].items()},
+                seconds=call["seconds"],
+            )
+            for call in payload["calls"]
+        )
+        first = calls[0]
+        timings = {**payload["timings"], "exit": 0.0}
+        return DagTestOutcome(
+            dag_id=dag_id,
+            state=first.state,
+            run_id=first.run_id,
+            logical_date=first.logical_date,
+            data_interval_start=payload["data_interval_start"],
+            data_interval_end=payload["data_interval_end"],
+            task_states=first.task_states,
+            xcoms=first.xcoms,
+            seconds=first.seconds,
+            setup_seconds=payload["setup_seconds"],
+            seconds_per_call=tuple(c.seconds for c in calls),
+            states_per_call=tuple(c.state for c in calls),
+            timings=timings,
+            calls=calls,
+        )
+
+
 def _child_env(
-    home: Path, bundle_dir: Path, dag_dir: Path, extra: Mapping[str, str] | None
+    home: Path, bundle_dir: Path, dag_dirs: list[Path], extra: Mapping[str, str] | None
 ) -> dict[str, str]:
     env = {
         name: value
@@ -269,7 +439,7 @@ def _child_env(
     # The package must be importable by `-m` even when it is not installed, and a DAG copied away from
     # its folder must still import its siblings as it would from the real bundle.
     package_root = str(Path(__file__).resolve().parent.parent)
-    paths = [package_root, *env.get("PYTHONPATH", "").split(os.pathsep), str(dag_dir)]
+    paths = [package_root, *env.get("PYTHONPATH", "").split(os.pathsep), *map(str, dag_dirs)]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(p for p in paths if p))
     env.update(extra or {})
     return env
@@ -339,9 +509,13 @@ def _copy_template(template: Path, db_path: Path) -> bool:
     return True
 
 
-def _run_child(workdir: Path, env: dict[str, str], timeout: float) -> int:
+def _run_child(
+    workdir: Path, env: dict[str, str], timeout: float, start: int, count: int
+) -> tuple[list[dict[str, Any]], DagTestError | None]:
+    """Run the child from item ``start`` on: the payloads it wrote, and the error that stopped it."""
     command = [sys.executable, "-m", "pytest_xcom._dagtest", str(workdir)]
-    with open(workdir / _STDOUT_FILE, "wb") as out, open(workdir / _STDERR_FILE, "wb") as err:
+    payloads: list[dict[str, Any]] = []
+    with open(workdir / _STDOUT_FILE, "ab") as out, open(workdir / _STDERR_FILE, "ab") as err:
         # A session of its own, so that a timeout can kill the whole process group at once.
         proc = subprocess.Popen(
             command,
@@ -353,15 +527,45 @@ def _run_child(workdir: Path, env: dict[str, str], timeout: float) -> int:
             start_new_session=True,
         )
         try:
-            return proc.wait(timeout=timeout)
+            deadline = time.monotonic() + timeout
+            while start + len(payloads) < count:
+                result_file = workdir / _result_name(start + len(payloads))
+                if result_file.exists():
+                    payloads.append(pickle.loads(result_file.read_bytes()))
+                    result_file.unlink()
+                    deadline = time.monotonic() + timeout
+                    continue
+                returncode = proc.poll()
+                if returncode is not None:
+                    if result_file.exists():
+                        continue
+                    what = f"exited with code {returncode}" if returncode else "exited without a result"
+                    dag_id = _item_dag_id(workdir, start + len(payloads))
+                    return payloads, _child_error(
+                        DagTestError, f"dag.test() subprocess for {dag_id!r} {what}", workdir, returncode
+                    )
+                if time.monotonic() > deadline:
+                    _kill_tree(proc)
+                    return payloads, _child_error(
+                        DagTestTimeout, f"dag.test() subprocess timed out after {timeout}s", workdir, None
+                    )
+                time.sleep(_POLL_SECONDS)
+            proc.wait(timeout=_EXIT_SECONDS)
         except subprocess.TimeoutExpired:
             _kill_tree(proc)
-            raise _child_error(
-                DagTestTimeout, f"dag.test() subprocess timed out after {timeout}s", workdir, None
-            ) from None
         except BaseException:
             _kill_tree(proc)
             raise
+    return payloads, None
+
+
+def _result_name(index: int) -> str:
+    return f"result-{index}.pickle"
+
+
+def _item_dag_id(workdir: Path, index: int) -> str:
+    request = pickle.loads((workdir / _REQUEST_FILE).read_bytes())
+    return str(request["items"][index]["dag_id"])
 
 
 def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
@@ -443,6 +647,7 @@ def _child_main(workdir: Path) -> None:
     from airflow import settings  # noqa: F401  (configures the ORM from the environment)
 
     timings["import_airflow"] = time.perf_counter() - mark
+    _accept_bodies_without_content_type()
 
     mark = time.perf_counter()
     if not request["db_ready"]:
@@ -457,31 +662,92 @@ def _child_main(workdir: Path) -> None:
             except (OSError, sqlite3.Error) as exc:  # a cache that cannot be written is only slower
                 print(f"pytest_xcom._dagtest: DB template not saved: {exc}", file=sys.stderr)
     timings["db_init"] = time.perf_counter() - mark
+    (workdir / _READY_FILE).touch()
+    child_setup = time.perf_counter() - started
 
+    items = request["items"]
+    for index in range(request["start"], len(items)):
+        item_started = time.perf_counter()
+        try:
+            payload = _run_item(items[index])
+        except BaseException as exc:  # SystemExit too: one DAG's failure must not lose the others
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            error = "".join(traceback.format_exception(exc))
+            print(f"pytest_xcom._dagtest: {items[index]['dag_id']!r} failed:\n{error}", file=sys.stderr)
+            payload = {"error": error}
+        else:
+            payload["timings"].update(timings)
+            payload["timings"]["total"] = time.perf_counter() - item_started + child_setup
+            payload["setup_seconds"] += child_setup
+        # Only the first DAG a child runs pays for its start.
+        timings = dict.fromkeys(timings, 0.0)
+        child_setup = 0.0
+        tmp = workdir / (_result_name(index) + ".tmp")
+        tmp.write_bytes(pickle.dumps(payload))
+        os.replace(tmp, workdir / _result_name(index))
+
+
+def _run_item(item: dict[str, Any]) -> dict[str, Any]:
+    bundles = [
+        {
+            "name": _BUNDLE_NAME,
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": item["bundle_dir"], "refresh_interval": 0},
+        }
+    ]
+    # Read by every DagBundlesManager (dag.test() makes its own), so each DAG sees only its bundle.
+    os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(bundles)
+    timings = {}
     mark = time.perf_counter()
-    dag = _load_dag(request["dag_file"], request["dag_id"], request["bundle_dir"])
+    dag = _load_dag(item["dag_file"], item["dag_id"], item["bundle_dir"])
     timings["load_dag"] = time.perf_counter() - mark
-    setup_seconds = time.perf_counter() - started
 
-    seconds_per_call: list[float] = []
-    runs = []
-    for i in range(request["repeat"]):
+    calls = []
+    run_ids = []
+    for i in range(item["repeat"]):
         kwargs: dict[str, Any] = {}
-        if request["logical_date"] is not None:
-            kwargs["logical_date"] = request["logical_date"] + timedelta(days=i)
+        if item["logical_date"] is not None:
+            kwargs["logical_date"] = item["logical_date"] + timedelta(days=i)
         mark = time.perf_counter()
-        dag_run = dag.test(run_conf=request["conf"], **kwargs)
-        seconds_per_call.append(time.perf_counter() - mark)
-        runs.append(dag_run.run_id)
+        with worker_globals_restored():
+            dag_run = dag.test(run_conf=item["conf"], **kwargs)
+        calls.append({"seconds": time.perf_counter() - mark})
+        run_ids.append(dag_run.run_id)
 
     mark = time.perf_counter()
-    payload = _collect(request["dag_id"], runs)
+    collected = _collect(item["dag_id"], run_ids)
     timings["collect"] = time.perf_counter() - mark
-    payload.update(setup_seconds=setup_seconds, seconds_per_call=seconds_per_call, timings=timings)
-    payload["finished_at"] = time.time()
-    tmp = workdir / (_RESULT_FILE + ".tmp")
-    tmp.write_bytes(pickle.dumps(payload))
-    os.replace(tmp, workdir / _RESULT_FILE)
+    for call, run in zip(calls, collected["calls"], strict=True):
+        call.update(run)
+    return {
+        "calls": calls,
+        "data_interval_start": collected["data_interval_start"],
+        "data_interval_end": collected["data_interval_end"],
+        "setup_seconds": timings["load_dag"],
+        "timings": timings,
+    }
+
+
+def _accept_bodies_without_content_type() -> None:
+    # FastAPI >= 0.132 refuses a JSON body sent without a JSON Content-Type, as Airflow 3.0's task SDK
+    # client sends it to the in-process execution API (`content=body.model_dump_json()`), so every task
+    # of dag.test() failed to start where pip resolved a FastAPI newer than that Airflow release knew.
+    # Such a body is read as JSON again, as the FastAPI of the release read it; nothing else changes.
+    try:
+        import fastapi.routing
+    except ImportError:
+        return
+    original = fastapi.routing.get_request_handler
+    if "strict_content_type" not in inspect.signature(original).parameters:
+        return
+
+    @functools.wraps(original)
+    def lenient(*args: Any, **kwargs: Any) -> Any:
+        kwargs["strict_content_type"] = False
+        return original(*args, **kwargs)
+
+    fastapi.routing.get_request_handler = lenient  # type: ignore[assignment]
 
 
 def _save_template(db_path: Path, template: Path) -> None:
@@ -512,7 +778,6 @@ def _load_dag(dag_file: str, dag_id: str, bundle_dir: str) -> Any:
     # The same steps as `airflow dags test` (airflow.utils.cli.get_bagged_dag): register the bundle,
     # parse it with the parsing context set, and write the serialized DAG to the DB.
     from airflow.dag_processing.bundles.manager import DagBundlesManager
-    from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
     from airflow.sdk.definitions._internal.dag_parsing_context import _airflow_parsing_context_manager
 
     manager = DagBundlesManager()
@@ -520,8 +785,7 @@ def _load_dag(dag_file: str, dag_id: str, bundle_dir: str) -> Any:
     bundle = manager.get_bundle(_BUNDLE_NAME)
     bundle.initialize()
     with _airflow_parsing_context_manager(dag_id=dag_id):
-        dagbag = BundleDagBag(dag_folder=dag_file, bundle_path=Path(bundle_dir), bundle_name=bundle.name)
-        sync_bag_to_db(dagbag, bundle.name, bundle.version)
+        dagbag = _parse_into_db(dag_file, Path(bundle_dir), bundle)
     dag = dagbag.dags.get(dag_id)
     if dag is None:
         errors = "\n".join(f"{path}: {error}" for path, error in dagbag.import_errors.items())
@@ -530,6 +794,30 @@ def _load_dag(dag_file: str, dag_id: str, bundle_dir: str) -> Any:
             f"found {sorted(dagbag.dags)}; import errors:\n{errors or '(none)'}"
         )
     return dag
+
+
+def _parse_into_db(dag_file: str, bundle_path: Path, bundle: Any) -> Any:
+    # This child runs without the package's compat layer (which imports the task SDK eagerly), so the
+    # three generations of the DagBag API are told apart here, by what each version offers.
+    try:  # 3.2+
+        from airflow.dag_processing.dagbag import BundleDagBag, sync_bag_to_db
+    except ImportError:
+        pass
+    else:
+        dagbag = BundleDagBag(dag_folder=dag_file, bundle_path=bundle_path, bundle_name=bundle.name)
+        sync_bag_to_db(dagbag, bundle.name, bundle.version)
+        return dagbag
+    try:  # 3.1
+        from airflow.models.dagbag import BundleDagBag, sync_bag_to_db
+    except ImportError:  # 3.0: `airflow dags test` parses without writing; dag.test() needs the rows
+        from airflow.models.dagbag import DagBag
+
+        dagbag = DagBag(dag_folder=dag_file, bundle_path=bundle_path, include_examples=False)
+        dagbag.sync_to_db(bundle.name, bundle.version)
+        return dagbag
+    dagbag = BundleDagBag(dag_folder=dag_file, bundle_path=bundle_path)
+    sync_bag_to_db(dagbag, bundle.name, bundle.version)
+    return dagbag
 
 
 def _collect(dag_id: str, run_ids: list[str]) -> dict[str, Any]:
@@ -547,28 +835,35 @@ def _collect(dag_id: str, run_ids: list[str]) -> dict[str, Any]:
                 select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids))
             )
         }
+        calls = []
+        for run_id in run_ids:
+            run = dag_runs[run_id]
+            task_states = {
+                (ti.task_id, ti.map_index): _state(ti.state)
+                for ti in session.scalars(
+                    select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+                )
+            }
+            xcoms = {
+                (row.task_id, row.map_index, row.key): _encode_xcom(XCom, row)
+                for row in session.scalars(
+                    select(XComModel).where(XComModel.dag_id == dag_id, XComModel.run_id == run_id)
+                )
+            }
+            calls.append(
+                {
+                    "run_id": run_id,
+                    "state": _state(run.state),
+                    "logical_date": run.logical_date,
+                    "task_states": task_states,
+                    "xcoms": xcoms,
+                }
+            )
         first = dag_runs[run_ids[0]]
-        task_states = {
-            (ti.task_id, ti.map_index): _state(ti.state)
-            for ti in session.scalars(
-                select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == first.run_id)
-            )
-        }
-        xcoms = {
-            (row.task_id, row.map_index, row.key): _encode_xcom(XCom, row)
-            for row in session.scalars(
-                select(XComModel).where(XComModel.dag_id == dag_id, XComModel.run_id == first.run_id)
-            )
-        }
         return {
-            "state": _state(first.state),
-            "run_id": first.run_id,
-            "logical_date": first.logical_date,
+            "calls": calls,
             "data_interval_start": first.data_interval_start,
             "data_interval_end": first.data_interval_end,
-            "task_states": task_states,
-            "xcoms": xcoms,
-            "states_per_call": [_state(dag_runs[r].state) for r in run_ids],
         }
 
 

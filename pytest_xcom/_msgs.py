@@ -419,3 +419,17 @@ def unsupported_airflow(found: str) -> str:
         "internals it builds on change in every minor release. Install an Airflow between 3.0 and 3.3, "
         "or a pytest_xcom release that supports this one."
     )
+
+
+def dag_file_not_found(path: object) -> str:
+    return f"DAG file not found: {path}"
+
+
+def which_dag(path: object, dag_ids: list[str]) -> str:
+    if not dag_ids:
+        return f"{path} defines no DAG (did it fail to import, or is the DAG never created?)"
+    return f"{path} defines {len(dag_ids)} DAGs ({_quoted(dag_ids)}): pass dag_id= to choose one"
+
+
+def dag_not_in_file(path: object, dag_id: str, dag_ids: list[str]) -> str:
+    return f"{path} defines no DAG {dag_id!r}; it defines: {_quoted(dag_ids)}{did_you_mean(dag_id, dag_ids)}"

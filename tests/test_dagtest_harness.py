@@ -1,7 +1,8 @@
 """The dag.test() harness (pytest_xcom._dagtest) reports what real Airflow did, and leaks nothing.
 
 Each test starts a subprocess that runs Airflow's dag.test() on a throwaway sqlite DB (~5 s), hence
-the slow marker.
+the slow marker. Nothing here imports pytest_xcom's Airflow-facing modules, so these tests check the
+harness on every supported Airflow version.
 """
 
 from __future__ import annotations
@@ -9,12 +10,20 @@ from __future__ import annotations
 import os
 import textwrap
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from pytest_xcom._dagtest import DagTestError, DagTestOutcome, DagTestTimeout, UndecodedXCom, run_dag_test
+from pytest_xcom._dagtest import (
+    DagTestError,
+    DagTestOutcome,
+    DagTestRequest,
+    DagTestTimeout,
+    UndecodedXCom,
+    run_dag_test,
+    run_dag_tests,
+)
 
 LOGICAL_DATE = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -90,6 +99,8 @@ def test_repeat_reports_each_call(push_pull):
     assert all(s > 0 for s in outcome.seconds_per_call)
     assert outcome.setup_seconds > 0
     assert {"import_airflow", "db_init", "load_dag", "total"} <= outcome.timings.keys()
+    assert [call.state for call in outcome.calls] == ["success", "success"]
+    assert outcome.calls[1].logical_date == LOGICAL_DATE + timedelta(days=1)
 
 
 @pytest.mark.slow
@@ -152,32 +163,63 @@ def test_unknown_dag_id_raises_with_stderr(tmp_path: Path):
     assert "push_pull" in excinfo.value.stderr_tail  # the DAGs that were found are listed
 
 
+SLEEPY_DAG = """
+    import datetime
+    from airflow.sdk import dag
+    from airflow.providers.standard.operators.bash import BashOperator
+
+    @dag(schedule=None, start_date=datetime.datetime(2024, 1, 1))
+    def sleepy():
+        BashOperator(task_id="nap", bash_command="touch {marker}; sleep {seconds}")
+
+    sleepy()
+"""
+
+
 @pytest.mark.slow
-def test_timeout_kills_the_run_and_what_its_tasks_started(tmp_path: Path):
+def test_a_batch_reports_each_dag_and_survives_failures_and_hangs(tmp_path: Path):
     psutil = pytest.importorskip("psutil")
     started_marker = tmp_path / "task-started"
     # A fractional duration nobody else uses identifies the sleep process; BashOperator runs it in a
     # session of its own, out of reach of a plain process-group kill.
     sleep_seconds = f"600.{os.getpid()}"
-    dag_file = write_dag(
-        tmp_path,
-        f"""
-        import datetime
-        from airflow.sdk import dag
-        from airflow.providers.standard.operators.bash import BashOperator
+    good = write_dag(tmp_path, PUSH_PULL_DAG, name="good.py")
+    # It must name "airflow" and "dag" for the DagBag to parse it at all.
+    broken = write_dag(tmp_path, "import airflow\nraise RuntimeError('this DAG file is broken')\n", "b.py")
+    sleepy = write_dag(tmp_path, SLEEPY_DAG.format(marker=started_marker, seconds=sleep_seconds), "sleepy.py")
+    requests = [
+        DagTestRequest(good, "push_pull", logical_date=LOGICAL_DATE),
+        DagTestRequest(broken, "broken"),
+        DagTestRequest(good, "no_such_dag"),
+        DagTestRequest(sleepy, "sleepy"),  # hangs: killed, and the child started again for the rest
+        DagTestRequest(good, "push_pull", logical_date=LOGICAL_DATE, repeat=2),  # same dag_id: own DB
+    ]
+    # The timeout counts from the previous DAG's end, and the first DAG starts the child, so the hang
+    # is timed on a warm child.
+    results = run_dag_tests(requests, timeout=30)
 
-        @dag(schedule=None, start_date=datetime.datetime(2024, 1, 1))
-        def sleepy():
-            BashOperator(task_id="nap", bash_command="touch {started_marker}; sleep {sleep_seconds}")
-
-        sleepy()
-        """,
-    )
-    started = time.monotonic()
-    with pytest.raises(DagTestTimeout):
-        run_dag_test(dag_file, "sleepy", timeout=15)
-    assert time.monotonic() - started < 60
+    assert [type(r) for r in results] == [
+        DagTestOutcome,
+        DagTestError,
+        DagTestError,
+        DagTestTimeout,
+        DagTestOutcome,
+    ]
+    assert "this DAG file is broken" in str(results[1])
+    assert "no_such_dag" in str(results[2]) and "push_pull" in results[2].stderr_tail
     assert started_marker.exists(), "the task never started, so the kill was not exercised"
     time.sleep(0.5)
     leftovers = [p for p in psutil.process_iter(["cmdline"]) if sleep_seconds in (p.info["cmdline"] or [])]
     assert leftovers == []
+
+    first, last = results[0], results[4]
+    assert first.task_states == last.task_states == {("push", -1): "success", ("pull", -1): "success"}
+    assert [call.logical_date for call in last.calls] == [LOGICAL_DATE, LOGICAL_DATE + timedelta(days=1)]
+    assert [call.state for call in last.calls] == ["success", "success"]
+    assert last.calls[1].xcoms == last.xcoms and last.calls[1].run_id != last.run_id
+
+
+def test_a_request_with_no_runs_is_refused(tmp_path: Path):
+    dag_file = write_dag(tmp_path, PUSH_PULL_DAG)
+    with pytest.raises(ValueError, match="repeat must be >= 1"):
+        run_dag_tests([DagTestRequest(dag_file, "push_pull", repeat=0)])
