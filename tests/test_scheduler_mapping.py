@@ -136,6 +136,4 @@ def test_a_failed_list_source_under_all_skipped_is_decided_as_dag_test_decides()
     ours = pytest_xcom.run_dag(load_dags(path)["source_failed_all_skipped"], logical_date=date)
 
     assert {r.task_states[("each_all_skipped", -1)] for r in reals} <= {"skipped", "upstream_failed"}
-    assert any(
-        (ours.task_states, ours.state, ours.xcoms) == (r.task_states, r.state, r.xcoms) for r in reals
-    )
+    assert any((ours.task_states, ours.state, ours.xcoms) == (r.task_states, r.state, r.xcoms) for r in reals)
