@@ -7,8 +7,13 @@
 as dag.test() does, and runs what it returns.
 
 The dependencies of each task instance are those of Airflow's ``DEFAULT_OPERATOR_DEPS``, evaluated in
-the order listed in :data:`_DEPS` (Airflow keeps them in a set ordered by the classes' ids, so its
-order differs between processes; it matters only when two deps would set different states).
+the order listed in :data:`_DEPS`. Airflow keeps them in a set ordered by the classes' ids, so its
+order differs between processes (with the hash seed and the import history); it matters only when two
+deps would set different states, and each sets its state over the one before. The one such pair a
+generated DAG meets: MappedTaskUpstreamDep says upstream_failed (the list source failed) while the
+trigger rule says skipped (``all_skipped`` with a failed upstream); dag.test() then gives either, by
+process (both are seen under different PYTHONHASHSEED values). :data:`_DEPS` lets the trigger rule,
+the rule the DAG's author wrote, speak last, and a branch's NotPreviouslySkippedDep after it.
 ``depends_on_past`` (PrevDagrunDep) has no earlier run to look at and is not evaluated.
 """
 
@@ -114,9 +119,9 @@ def _mapped_task_upstream(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> bool:
 _DEPS: tuple[_Dep, ...] = (
     ready_to_reschedule_dep,  # Airflow adds it for an up_for_reschedule instance only; it passes for others
     not_in_retry_period_dep,
+    _mapped_task_upstream,
     trigger_rule_dep,
     not_previously_skipped_dep,
-    _mapped_task_upstream,
 )
 
 

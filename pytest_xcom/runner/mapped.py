@@ -180,7 +180,8 @@ def mapped_task_upstream_dep(ti: TI, dr: SchedulerDagRun) -> bool:
     """Whether the tasks whose XComs this task maps over let it run; decides it when they did not succeed.
 
     A mapped task (or a task in a mapped group) whose list source failed or was skipped is marked
-    upstream_failed / skipped whatever its trigger rule. Reads the live states (a DB query in Airflow).
+    upstream_failed / skipped, unless the trigger rule, evaluated after it, sets a state of its own (see
+    :mod:`pytest_xcom.runner.dagrun` on the order). Reads the live states (a DB query in Airflow).
     """
     task = dr.dag.task_dict[ti.task_id]
     if task.is_mapped:

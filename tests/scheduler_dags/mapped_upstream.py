@@ -41,3 +41,12 @@ with DAG("source_skipped_all_done", schedule=None):
 
 with DAG("source_skipped_none_failed", schedule=None):
     each_none_failed.expand(x=skipped_source())
+
+
+@task(trigger_rule="all_skipped")
+def each_all_skipped(x):
+    return x
+
+
+with DAG("source_failed_all_skipped", schedule=None):
+    each_all_skipped.expand(x=broken_source())
