@@ -73,12 +73,13 @@ ALL_CASES = [
     ("example_task_state_store_mapped.py", "example_task_state_store_mapped", None),
 ]
 
-# Example files newer than the oldest supported Airflow: the minor that first ships each.
+# Example DAGs newer than the oldest supported Airflow, by dag_id: the minor that first ships each.
 SHIPPED_SINCE = {
-    "example_failed_dag.py": (3, 2),
-    "example_task_state_store_mapped.py": (3, 3),
+    "example_task_group_mapping": (3, 2),
+    "example_failed_dag": (3, 2),
+    "example_task_state_store_mapped": (3, 3),
 }
-CASES = [case for case in ALL_CASES if AIRFLOW_MINOR >= SHIPPED_SINCE.get(case[0], (3, 0))]
+CASES = [case for case in ALL_CASES if AIRFLOW_MINOR >= SHIPPED_SINCE.get(case[1], (3, 0))]
 
 
 # Not here: example_custom_weight and example_workday_timetable (dag.test() cannot serialize them
