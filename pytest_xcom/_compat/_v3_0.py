@@ -46,6 +46,7 @@ __all__ = [
     "TaskDeferralError",
     "TaskDeferralTimeout",
     "TriggerRule",
+    "XCOM_ROUTES",
     "conf",
     "datetime_serializer",
     "deserialize",
@@ -82,6 +83,16 @@ class Connection(_SDKConnection):
         fields = ("conn_type", "host", "schema", "login", "password", "port", "extra")
         return cls(conn_id=conn_id, **{name: getattr(stored, name) for name in fields})
 
+
+# The API server's XCom routes (execution_api/routes/xcoms.py) in the order it tries them: (name, methods,
+# path). A request reaches the first that matches its method and path. Before 3.1 the key is one path
+# segment, so a key with '/' (or '%2F') in it reaches no route.
+XCOM_ROUTES = (
+    ("xcom", {"HEAD", "GET"}, "/{dag_id}/{run_id}/{task_id}/{key}"),
+    ("item", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key}/item/{offset}"),
+    ("slice", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key}/slice"),
+    ("xcom", {"POST", "DELETE"}, "/{dag_id}/{run_id}/{task_id}/{key}"),
+)
 
 # (class, attribute): the msgpack encoder both request and response frames use (the response frame
 # subclasses the request frame).

@@ -43,6 +43,7 @@ __all__ = [
     "TaskDeferralError",
     "TaskDeferralTimeout",
     "TriggerRule",
+    "XCOM_ROUTES",
     "conf",
     "datetime_serializer",
     "deserialize",
@@ -60,6 +61,14 @@ __all__ = [
     "timezone",
     "trigger_kwargs",
 ]
+
+# The API server's XCom routes (execution_api/routes/xcoms.py) in the order it tries them: (name, methods,
+# path). A request reaches the first that matches its method and path.
+XCOM_ROUTES = (
+    ("item", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/item/{offset}"),
+    ("slice", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/slice"),
+    ("xcom", {"GET", "HEAD", "POST", "DELETE"}, "/{dag_id}/{run_id}/{task_id}/{key:path}"),
+)
 
 # (class, attribute): the msgpack encoder both request and response frames use (the response frame
 # subclasses the request frame).

@@ -37,6 +37,7 @@ __all__ = [
     "TaskDeferralError",
     "TaskDeferralTimeout",
     "TriggerRule",
+    "XCOM_ROUTES",
     "conf",
     "datetime_serializer",
     "deserialize",
@@ -54,6 +55,14 @@ __all__ = [
     "timezone",
     "trigger_kwargs",
 ]
+
+# The API server's XCom routes (execution_api/routes/xcoms.py) in the order it tries them: (name, methods,
+# path). A request reaches the first that matches its method and path.
+XCOM_ROUTES = (
+    ("item", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/item/{offset}"),
+    ("slice", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/slice"),
+    ("xcom", {"GET", "HEAD", "POST", "DELETE"}, "/{dag_id}/{run_id}/{task_id}/{key:path}"),
+)
 
 # (class, attribute): the msgpack encoder both request and response frames use.
 FRAME_ENCODER = (_comms._FrameMixin, "_encoder")
