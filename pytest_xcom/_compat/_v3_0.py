@@ -37,6 +37,7 @@ from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server
 
 __all__ = [
     "FRAME_ENCODER",
+    "XCOM_ROUTES",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseHook",
@@ -46,7 +47,6 @@ __all__ = [
     "TaskDeferralError",
     "TaskDeferralTimeout",
     "TriggerRule",
-    "XCOM_ROUTES",
     "conf",
     "datetime_serializer",
     "deserialize",
@@ -56,6 +56,7 @@ __all__ = [
     "is_arg_set",
     "make_request_frame",
     "manual_data_interval",
+    "rendered_fields_as_shown",
     "resume_kwargs",
     "secrets_masker",
     "serde_registry",
@@ -117,6 +118,18 @@ def secrets_masker() -> Any:
     from airflow.sdk.execution_time.secrets_masker import _secrets_masker
 
     return _secrets_masker()
+
+
+def rendered_fields_as_shown(sent: dict[str, Any]) -> dict[str, Any]:
+    """The Rendered Template view's values from a SetRenderedFields body, as the API server stores them.
+
+    A 3.0 task sends its fields unmasked; the API server masks them with its own masker, which knows
+    the sensitive field names but none of the secrets the task registered (a connection's password).
+    """
+    from airflow.sdk.execution_time.secrets_masker import SecretsMasker
+
+    server = SecretsMasker()
+    return {field: server.redact(value, field) for field, value in sent.items()}
 
 
 def serde_registry() -> dict[str, Any]:

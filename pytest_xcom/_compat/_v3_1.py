@@ -34,6 +34,7 @@ from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server
 
 __all__ = [
     "FRAME_ENCODER",
+    "XCOM_ROUTES",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseHook",
@@ -43,7 +44,6 @@ __all__ = [
     "TaskDeferralError",
     "TaskDeferralTimeout",
     "TriggerRule",
-    "XCOM_ROUTES",
     "conf",
     "datetime_serializer",
     "deserialize",
@@ -53,6 +53,7 @@ __all__ = [
     "is_arg_set",
     "make_request_frame",
     "manual_data_interval",
+    "rendered_fields_as_shown",
     "resume_kwargs",
     "secrets_masker",
     "serde_registry",
@@ -93,6 +94,15 @@ def secrets_masker() -> Any:
     from airflow.sdk._shared.secrets_masker import _secrets_masker
 
     return _secrets_masker()
+
+
+def rendered_fields_as_shown(sent: dict[str, Any]) -> dict[str, Any]:
+    """The Rendered Template view's values from a SetRenderedFields body, as the API server stores them.
+
+    From 3.1 the task masks them itself (registered secrets and sensitive field names); the API server's
+    second pass, by field name, finds nothing more.
+    """
+    return dict(sent)
 
 
 def serde_registry() -> dict[str, Any]:
