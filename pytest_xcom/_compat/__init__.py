@@ -28,6 +28,8 @@ AIRFLOW_MINOR: tuple[int, int] = Version(AIRFLOW_VERSION).release[:2]  # type: i
 if not is_supported(AIRFLOW_VERSION):  # pragma: no cover - guarded by the dependency pin and the plugin
     raise ImportError(_msgs.unsupported_airflow(AIRFLOW_VERSION))
 
+# The scheduler's, DAG processor's and DagBag's config (the task SDK has its own from 3.2).
+from airflow.configuration import conf as core_conf  # noqa: E402
 from airflow.sdk.api.datamodels._generated import (  # noqa: E402
     DagRun,
     DagRunState,
@@ -85,6 +87,7 @@ __all__ = [
     "XComArg",
     "ZipXComArg",
     "comms_messages",
+    "core_conf",
     "dag_run",
     "frozen_clock_values_serializable",
     "get_supervisor_comms",

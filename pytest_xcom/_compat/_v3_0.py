@@ -48,14 +48,18 @@ __all__ = [
     "TaskDeferralTimeout",
     "TriggerRule",
     "conf",
+    "config_parsers",
+    "dag_serializer",
     "datetime_serializer",
     "deserialize",
     "frozen_clock_deserializers",
     "get_relevant_map_indexes",
     "import_string",
     "is_arg_set",
+    "list_dag_files",
     "make_request_frame",
     "manual_data_interval",
+    "new_dagbag",
     "rendered_fields_as_shown",
     "resume_kwargs",
     "secrets_masker",
@@ -130,6 +134,49 @@ def rendered_fields_as_shown(sent: dict[str, Any]) -> dict[str, Any]:
 
     server = SecretsMasker()
     return {field: server.redact(value, field) for field, value in sent.items()}
+
+
+def new_dagbag(folder: Any) -> Any:
+    """An empty DagBag for ``folder``; before 3.2 it would also load Airflow's example DAGs unless told."""
+    from airflow.models.dagbag import DagBag
+
+    return DagBag(folder, include_examples=False, collect_dags=False, bundle_path=folder)
+
+
+def list_dag_files(folder: Any, safe_mode: bool) -> list[str]:
+    """The files the DAG processor parses in ``folder``: ``find_dag_file_paths`` with today's config.
+
+    Before 3.2 Airflow reads ``[core] dag_ignore_file_syntax`` once, as the default argument of
+    ``find_path_from_directory`` when ``airflow.utils.file`` is imported, which a DAG processor does
+    after loading its config. A test sets config later, so the setting is passed here as that default
+    would have been read; the rest is ``find_dag_file_paths`` as it is.
+    """
+    import zipfile
+    from pathlib import Path
+
+    from airflow.utils.file import find_path_from_directory, might_contain_dag
+
+    syntax = conf.get_mandatory_value("core", "DAG_IGNORE_FILE_SYNTAX", fallback="glob")
+    files = []
+    for file_path in find_path_from_directory(folder, ".airflowignore", syntax):
+        path = Path(file_path)
+        with contextlib.suppress(Exception):  # Airflow logs such a file and goes on
+            if path.is_file() and (path.suffix == ".py" or zipfile.is_zipfile(path)):
+                if might_contain_dag(file_path, safe_mode):
+                    files.append(file_path)
+    return sorted(files)
+
+
+def dag_serializer() -> Any:
+    """The DAG serializer the DAG processor uses (``to_dict`` / ``from_dict``)."""
+    from airflow.serialization.serialized_objects import SerializedDAG
+
+    return SerializedDAG
+
+
+def config_parsers() -> list[Any]:
+    """Airflow's config parsers: one before 3.2, read by the task runner too."""
+    return [conf]
 
 
 def serde_registry() -> dict[str, Any]:

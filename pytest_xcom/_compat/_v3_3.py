@@ -39,14 +39,18 @@ __all__ = [
     "TaskDeferralTimeout",
     "TriggerRule",
     "conf",
+    "config_parsers",
+    "dag_serializer",
     "datetime_serializer",
     "deserialize",
     "frozen_clock_deserializers",
     "get_relevant_map_indexes",
     "import_string",
     "is_arg_set",
+    "list_dag_files",
     "make_request_frame",
     "manual_data_interval",
+    "new_dagbag",
     "rendered_fields_as_shown",
     "resume_kwargs",
     "secrets_masker",
@@ -91,6 +95,34 @@ def rendered_fields_as_shown(sent: dict[str, Any]) -> dict[str, Any]:
     second pass, by field name, finds nothing more.
     """
     return dict(sent)
+
+
+def new_dagbag(folder: Any) -> Any:
+    """An empty DagBag for ``folder``."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(folder, collect_dags=False, bundle_path=folder)
+
+
+def list_dag_files(folder: Any, safe_mode: bool) -> list[str]:
+    """The files the DAG processor parses in ``folder``."""
+    from airflow.utils.file import list_py_file_paths
+
+    return sorted(list_py_file_paths(str(folder), safe_mode=safe_mode))
+
+
+def dag_serializer() -> Any:
+    """The DAG serializer the DAG processor uses (``to_dict`` / ``from_dict``; 3.2 renamed it)."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    return DagSerialization
+
+
+def config_parsers() -> list[Any]:
+    """Airflow's config parsers: the core one (scheduler, DAG processor) and the task SDK's (from 3.2)."""
+    from airflow.configuration import conf as core_conf
+
+    return [core_conf] if conf is core_conf else [core_conf, conf]
 
 
 def serde_registry() -> dict[str, Any]:
