@@ -68,7 +68,7 @@ DUPLICATE = """
 
 READS_AT_PARSE = """
     from airflow.sdk import DAG, Connection, Variable
-    from airflow.sdk.bases.xcom import BaseXCom  # where 3.0 has it (airflow.sdk exports it from 3.1)
+    from airflow.sdk.bases.xcom import BaseXCom  # where 3.0 and 3.1 have it (airflow.sdk too from 3.2)
     from airflow.providers.standard.operators.empty import EmptyOperator
 
     threshold = Variable.get("threshold", default="5")

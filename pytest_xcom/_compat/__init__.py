@@ -37,7 +37,10 @@ from airflow.sdk.api.datamodels._generated import (  # noqa: E402
     TaskInstanceState,
     TIRunContext,
 )
-from airflow.sdk.bases.operator import BaseOperator  # noqa: E402
+
+# The trigger-failure protocol: a task resumed with this method raises TaskDeferralTimeout or
+# TaskDeferralError, by the reason in its next_kwargs.
+from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, BaseOperator, TriggerFailureReason  # noqa: E402
 from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput  # noqa: E402
 from airflow.sdk.definitions.dag import DAG  # noqa: E402
 from airflow.sdk.definitions.param import ParamsDict  # noqa: E402
@@ -67,6 +70,7 @@ __all__ = [
     "AIRFLOW_VERSION",
     "DAG",
     "SUPPORTED_MINORS",
+    "TRIGGER_FAIL_REPR",
     "VERSIONED_NAMES",
     "AirflowRuntimeError",
     "BaseOperator",
@@ -83,6 +87,7 @@ __all__ = [
     "PlainXComArg",
     "RuntimeTaskInstance",
     "TaskInstanceState",
+    "TriggerFailureReason",
     "XCom",
     "XComArg",
     "ZipXComArg",

@@ -63,6 +63,7 @@ __all__ = [
     "serde_registry",
     "serialize",
     "server_upstream_map_indexes",
+    "stored_next_kwargs",
     "timezone",
     "trigger_kwargs",
 ]
@@ -150,6 +151,14 @@ def dag_serializer() -> Any:
 def config_parsers() -> list[Any]:
     """Airflow's config parsers: one before 3.2, read by the task runner too."""
     return [conf]
+
+
+def stored_next_kwargs(kwargs: dict[str, Any]) -> Any:
+    """next_kwargs the scheduler or triggerer writes to the task instance, as the API server hands them on.
+
+    Before 3.2 the column is ExtendedJSON, which stores BaseSerialization's form.
+    """
+    return BaseSerialization.serialize(kwargs)
 
 
 def serde_registry() -> dict[str, Any]:

@@ -57,6 +57,7 @@ __all__ = [
     "serde_registry",
     "serialize",
     "server_upstream_map_indexes",
+    "stored_next_kwargs",
     "timezone",
     "trigger_kwargs",
 ]
@@ -124,6 +125,14 @@ def config_parsers() -> list[Any]:
     from airflow.configuration import conf as core_conf
 
     return [core_conf] if conf is core_conf else [core_conf, conf]
+
+
+def stored_next_kwargs(kwargs: dict[str, Any]) -> Any:
+    """next_kwargs the scheduler or triggerer writes to the task instance, as the API server hands them on.
+
+    From 3.2 the column is plain JSON.
+    """
+    return dict(kwargs)
 
 
 def serde_registry() -> dict[str, Any]:
