@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import signal
 import sys
 import textwrap
@@ -110,7 +111,8 @@ def airflow_dagbag():
             from airflow.dag_processing.dagbag import DagBag
         except ImportError:  # Airflow < 3.2
             from airflow.models.dagbag import DagBag
-
+        # Up to 3.2 a DagBag also loads Airflow's example DAGs unless told not to.
+        if "include_examples" in inspect.signature(DagBag).parameters:
             return DagBag(str(folder), include_examples=False, bundle_path=folder)
         return DagBag(str(folder), bundle_path=folder)
 
