@@ -84,13 +84,6 @@ class _XComPath(NamedTuple):
 # [core] execution_api_server_url's default. Its path matters: a key's ``..`` segments climb from it.
 _EXECUTION_API_URL = "http://localhost:8080/execution/"
 _XCOMS_MOUNT = "/execution/xcoms"
-# The API server's XCom routes (execution_api/routes/xcoms.py) in the order it tries them: (name, methods,
-# path). A request reaches the first that matches its method and path.
-_XCOM_ROUTES = (
-    ("item", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/item/{offset}"),
-    ("slice", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/slice"),
-    ("xcom", {"GET", "HEAD", "POST", "DELETE"}, "/{dag_id}/{run_id}/{task_id}/{key:path}"),
-)
 
 
 @functools.cache
@@ -116,16 +109,17 @@ def served_xcom_path(
     The supervisor's API client writes the key into the URL path unescaped
     (``f"xcoms/{dag_id}/{run_id}/{task_id}/{key}{suffix}"``); httpx then reads ``?`` as the start of the
     query and ``#`` as a fragment, and resolves ``.``/``..`` segments; the server (uvicorn) percent-decodes
-    the path, and the route's ``{key:path}`` takes the rest. So ``"a?b"`` is stored as ``"a"``,
-    ``"a%2Fb"`` as ``"a/b"``, ``"../t/k"`` as key ``"k"`` of task ``t``; and a pull of ``"a?b"`` (whose
-    ``/slice`` suffix is cut off with the query) reaches the wrong route.
+    the path, and the route's key takes the rest (from 3.1; one path segment before, so a key with
+    ``/`` reaches no route). So ``"a?b"`` is stored as ``"a"``, ``"a%2Fb"`` as ``"a/b"`` (from 3.1),
+    ``"../t/k"`` as key ``"k"`` of task ``t``; and a pull of ``"a?b"`` (whose ``/slice`` suffix is cut
+    off with the query) reaches the wrong route.
     """
     url = f"xcoms/{dag_id}/{run_id}/{task_id}/{key}{suffix}"
     raw_path = _url_client().build_request(method, url).url.raw_path.partition(b"?")[0]
     path = unquote(raw_path.decode("ascii"))  # as uvicorn builds the ASGI scope's path
     if not path.startswith(_XCOMS_MOUNT + "/"):
         return None
-    for name, methods, route in _XCOM_ROUTES:
+    for name, methods, route in _compat.XCOM_ROUTES:
         match = _route_regex(route).match(path[len(_XCOMS_MOUNT) :])
         if method in methods and match is not None:
             if not match["key"]:

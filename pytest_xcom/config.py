@@ -24,20 +24,9 @@ _UNSET = object()
 
 
 def _config_objects() -> list[Any]:
-    """Airflow's config parsers (to move into _compat).
+    from pytest_xcom import _compat
 
-    3.0/3.1 have one, ``airflow.configuration.conf``; 3.2 added the task SDK's own parser.
-    """
-    from airflow.configuration import conf
-
-    parsers = [conf]
-    try:
-        from airflow.sdk.configuration import conf as sdk_conf
-    except ImportError:  # Airflow < 3.2
-        return parsers
-    if sdk_conf is not conf:
-        parsers.append(sdk_conf)
-    return parsers
+    return _compat.config_parsers()
 
 
 def _split(key: str) -> tuple[str, str]:

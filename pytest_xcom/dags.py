@@ -132,6 +132,7 @@ def load_dags(
     an empty deployment. Read ``[core]`` options (safe mode, ignore syntax, import timeout) from
     Airflow's config, so the ``airflow_config`` fixture and marker change them.
     """
+    from pytest_xcom import _compat
     from pytest_xcom.comms import installed
     from pytest_xcom.config import overridden
     from pytest_xcom.secrets import provide
@@ -143,14 +144,14 @@ def load_dags(
     result = DagFolder(path=folder)
     comms = _parse_time_comms(store=XComStore())
     provide(comms, variables, connections)
-    bag = _new_dagbag(folder)
-    safe_mode = _conf().getboolean("core", "dag_discovery_safe_mode", fallback=True)
+    bag = _compat.new_dagbag(folder)
+    safe_mode = _compat.core_conf.getboolean("core", "dag_discovery_safe_mode", fallback=True)
     with (
         _parse_globals_restored(folder),
         installed(comms),
         overridden(_DEEP_TRACEBACKS),
     ):
-        for filepath in _list_dag_files(folder, safe_mode):
+        for filepath in _compat.list_dag_files(folder, safe_mode):
             relative = Path(filepath).relative_to(folder).as_posix()
             result.files.append(relative)
             comms.watched_file = filepath
@@ -170,35 +171,6 @@ def load_dags(
 # Airflow keeps the last 2 frames of an import error's traceback by default, which often ends inside
 # Airflow and loses the DAG file's line; keep enough frames to reach it.
 _DEEP_TRACEBACKS = {"core.dagbag_import_error_traceback_depth": 50}
-
-
-def _new_dagbag(folder: Path) -> Any:
-    """An empty DagBag for ``folder`` (to move into _compat).
-
-    3.0/3.1: ``airflow.models.dagbag.DagBag``, which would also load Airflow's example DAGs unless told
-    not to; 3.2 moved it to ``airflow.dag_processing.dagbag`` and dropped ``include_examples``.
-    """
-    try:
-        from airflow.dag_processing.dagbag import DagBag
-    except ImportError:  # Airflow < 3.2
-        from airflow.models.dagbag import DagBag as LegacyDagBag  # type: ignore[attr-defined]
-
-        return LegacyDagBag(folder, include_examples=False, collect_dags=False, bundle_path=folder)
-    return DagBag(folder, collect_dags=False, bundle_path=folder)
-
-
-def _list_dag_files(folder: Path, safe_mode: bool) -> list[str]:
-    """The files the DAG processor would parse (to move into _compat; same name and signature 3.0-3.3)."""
-    from airflow.utils.file import list_py_file_paths
-
-    return sorted(list_py_file_paths(str(folder), safe_mode=safe_mode))
-
-
-def _conf() -> Any:
-    """Airflow's config object (to move into _compat; ``airflow.configuration.conf`` in 3.0-3.3)."""
-    from airflow.configuration import conf
-
-    return conf
 
 
 def _relative(folder: Path, key: str) -> str:
@@ -335,17 +307,6 @@ def dag_line(source: Path, dag: Any) -> int:
 # -- the scheduler's serialization round trip -----------------------------------------------------------
 
 
-def _serializer() -> Any:
-    """The DAG serializer the DAG processor uses (to move into _compat).
-
-    3.0/3.1: ``SerializedDAG``; 3.2 renamed the serializer ``DagSerialization`` (``SerializedDAG`` is now
-    what it returns). Both have ``to_dict`` / ``from_dict``.
-    """
-    from airflow.serialization import serialized_objects
-
-    return getattr(serialized_objects, "DagSerialization", None) or serialized_objects.SerializedDAG
-
-
 def _plain(value: Any) -> Any:
     return getattr(value, "value", value)  # an enum member as the string the serializer writes
 
@@ -372,7 +333,9 @@ def serialization_differences(dag: Any) -> list[tuple[str, str]]:
     """What the scheduler would see differently after the DAG processor serializes ``dag``."""
     import traceback
 
-    serializer = _serializer()
+    from pytest_xcom import _compat
+
+    serializer = _compat.dag_serializer()
     try:
         restored = serializer.from_dict(serializer.to_dict(dag))
     except Exception as e:
@@ -424,7 +387,9 @@ def _rule_tags(dag: Any) -> list[tuple[str, str]]:
 
 
 def _rule_owner(dag: Any) -> list[tuple[str, str]]:
-    default = _conf().get("operators", "default_owner", fallback="airflow")
+    from pytest_xcom import _compat
+
+    default = _compat.core_conf.get("operators", "default_owner", fallback="airflow")
     unowned = sorted(t.task_id for t in dag.tasks if not t.owner or t.owner == default)
     return [_msgs.rule_owner(dag.dag_id, unowned, default)] if unowned else []
 

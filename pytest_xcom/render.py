@@ -31,8 +31,10 @@ def _prepare() -> Any:
 class RenderedFields(dict):
     """{field: value} as ``execute`` receives it; ``.shown`` as Airflow's Rendered Template view shows it.
 
-    The view's values are the ``SetRenderedFields`` message the task sent: serialized for JSON and with
-    registered secrets masked (``***``), so they differ from ``execute``'s only for such values.
+    The view's values are the ``SetRenderedFields`` message the task sent, as the API server stores it:
+    serialized for JSON and with secrets masked (``***``): fields with a sensitive name and, from Airflow
+    3.1, secrets the task registered (a connection's password), so they differ from ``execute``'s only for
+    such values.
     """
 
     shown: dict[str, Any]
@@ -40,7 +42,9 @@ class RenderedFields(dict):
 
     def __init__(self, values: Mapping[str, Any], shown: Mapping[str, Any], task: Any):
         super().__init__(values)
-        self.shown = dict(shown)
+        from pytest_xcom import _compat
+
+        self.shown = _compat.rendered_fields_as_shown(dict(shown))
         self.task = task
 
 

@@ -95,7 +95,7 @@ def _as_variable_text(value: Any) -> str:
 
 def _as_connection_fields(conn_id: str, conn: Any) -> dict[str, Any]:
     if isinstance(conn, (str, Mapping)):
-        from airflow.sdk import Connection
+        from pytest_xcom._compat import Connection
 
         if isinstance(conn, str):
             conn = Connection.from_uri(conn, conn_id=conn_id)

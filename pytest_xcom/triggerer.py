@@ -55,17 +55,6 @@ class TriggerWaitError(TimeoutError):
     """A trigger or sensor wait reached pytest_xcom's bound: in Airflow it would still be waiting."""
 
 
-# Airflow's trigger-failure protocol: a task resumed with this method raises TaskDeferralTimeout or
-# TaskDeferralError. To move into _compat with the other imports.
-_TRIGGER_FAIL = "__fail__"
-
-
-def _trigger_failure_reasons() -> Any:
-    from airflow.sdk.bases.operator import TriggerFailureReason
-
-    return TriggerFailureReason
-
-
 def _frozen_clock() -> Any:
     """freezegun's active clock (the innermost freeze_time), or None when time is not frozen."""
     from freezegun.api import freeze_factories
@@ -223,7 +212,7 @@ def fire_trigger(defer: Any, clock: RunClock) -> tuple[str, dict]:
     trigger that reaches the deferral's timeout, or raises, resumes the task with Airflow's failure
     method (the task then raises TaskDeferralTimeout or TaskDeferralError).
     """
-    reasons = _trigger_failure_reasons()
+    reasons = _compat.TriggerFailureReason
     trigger_kwargs: Any = _compat.trigger_kwargs(defer.trigger_kwargs)
     trigger = _compat.import_string(defer.classpath)(**trigger_kwargs)
     try:
@@ -232,7 +221,8 @@ def fire_trigger(defer: Any, clock: RunClock) -> tuple[str, dict]:
         raise
     except Exception as e:
         lines = traceback.format_exception(type(e), e, e.__traceback__)
-        return _TRIGGER_FAIL, {"error": reasons.TRIGGER_FAILURE.value, "traceback": lines}
+        failure = {"error": reasons.TRIGGER_FAILURE.value, "traceback": lines}
+        return _compat.TRIGGER_FAIL_REPR, _compat.stored_next_kwargs(failure)
     if outcome == "timeout":
-        return _TRIGGER_FAIL, {"error": reasons.TRIGGER_TIMEOUT.value}
+        return _compat.TRIGGER_FAIL_REPR, _compat.stored_next_kwargs({"error": reasons.TRIGGER_TIMEOUT.value})
     return defer.next_method, (_compat.resume_kwargs(event.payload) if event else defer.next_kwargs or {})

@@ -64,7 +64,8 @@ def _open_fds() -> set[str]:
 
 # The child gets only the callable's source: everything it uses is imported and named inside.
 def pull_push_and_read(run_id):
-    from airflow.sdk import BaseXCom, Variable
+    from airflow.sdk import Variable
+    from airflow.sdk.bases.xcom import BaseXCom  # where 3.0 and 3.1 have it (airflow.sdk too from 3.2)
 
     pulled = BaseXCom.get_one(key="return_value", dag_id="sub", task_id="upstream", run_id=run_id)
     BaseXCom.set("extra", {"pulled": pulled}, dag_id="sub", task_id="child", run_id=run_id)

@@ -28,6 +28,8 @@ AIRFLOW_MINOR: tuple[int, int] = Version(AIRFLOW_VERSION).release[:2]  # type: i
 if not is_supported(AIRFLOW_VERSION):  # pragma: no cover - guarded by the dependency pin and the plugin
     raise ImportError(_msgs.unsupported_airflow(AIRFLOW_VERSION))
 
+# The scheduler's, DAG processor's and DagBag's config (the task SDK has its own from 3.2).
+from airflow.configuration import conf as core_conf  # noqa: E402
 from airflow.sdk.api.datamodels._generated import (  # noqa: E402
     DagRun,
     DagRunState,
@@ -35,7 +37,10 @@ from airflow.sdk.api.datamodels._generated import (  # noqa: E402
     TaskInstanceState,
     TIRunContext,
 )
-from airflow.sdk.bases.operator import BaseOperator  # noqa: E402
+
+# The trigger-failure protocol: a task resumed with this method raises TaskDeferralTimeout or
+# TaskDeferralError, by the reason in its next_kwargs.
+from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, BaseOperator, TriggerFailureReason  # noqa: E402
 from airflow.sdk.definitions._internal.expandinput import DictOfListsExpandInput  # noqa: E402
 from airflow.sdk.definitions.dag import DAG  # noqa: E402
 from airflow.sdk.definitions.param import ParamsDict  # noqa: E402
@@ -65,6 +70,7 @@ __all__ = [
     "AIRFLOW_VERSION",
     "DAG",
     "SUPPORTED_MINORS",
+    "TRIGGER_FAIL_REPR",
     "VERSIONED_NAMES",
     "AirflowRuntimeError",
     "BaseOperator",
@@ -81,10 +87,12 @@ __all__ = [
     "PlainXComArg",
     "RuntimeTaskInstance",
     "TaskInstanceState",
+    "TriggerFailureReason",
     "XCom",
     "XComArg",
     "ZipXComArg",
     "comms_messages",
+    "core_conf",
     "dag_run",
     "frozen_clock_values_serializable",
     "get_supervisor_comms",

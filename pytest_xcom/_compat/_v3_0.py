@@ -37,6 +37,7 @@ from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server
 
 __all__ = [
     "FRAME_ENCODER",
+    "XCOM_ROUTES",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseHook",
@@ -47,19 +48,25 @@ __all__ = [
     "TaskDeferralTimeout",
     "TriggerRule",
     "conf",
+    "config_parsers",
+    "dag_serializer",
     "datetime_serializer",
     "deserialize",
     "frozen_clock_deserializers",
     "get_relevant_map_indexes",
     "import_string",
     "is_arg_set",
+    "list_dag_files",
     "make_request_frame",
     "manual_data_interval",
+    "new_dagbag",
+    "rendered_fields_as_shown",
     "resume_kwargs",
     "secrets_masker",
     "serde_registry",
     "serialize",
     "server_upstream_map_indexes",
+    "stored_next_kwargs",
     "timezone",
     "trigger_kwargs",
 ]
@@ -82,6 +89,16 @@ class Connection(_SDKConnection):
         fields = ("conn_type", "host", "schema", "login", "password", "port", "extra")
         return cls(conn_id=conn_id, **{name: getattr(stored, name) for name in fields})
 
+
+# The API server's XCom routes (execution_api/routes/xcoms.py) in the order it tries them: (name, methods,
+# path). A request reaches the first that matches its method and path. Before 3.1 the key is one path
+# segment, so a key with '/' (or '%2F') in it reaches no route.
+XCOM_ROUTES = (
+    ("xcom", {"HEAD", "GET"}, "/{dag_id}/{run_id}/{task_id}/{key}"),
+    ("item", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key}/item/{offset}"),
+    ("slice", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key}/slice"),
+    ("xcom", {"POST", "DELETE"}, "/{dag_id}/{run_id}/{task_id}/{key}"),
+)
 
 # (class, attribute): the msgpack encoder both request and response frames use (the response frame
 # subclasses the request frame).
@@ -106,6 +123,69 @@ def secrets_masker() -> Any:
     from airflow.sdk.execution_time.secrets_masker import _secrets_masker
 
     return _secrets_masker()
+
+
+def rendered_fields_as_shown(sent: dict[str, Any]) -> dict[str, Any]:
+    """The Rendered Template view's values from a SetRenderedFields body, as the API server stores them.
+
+    A 3.0 task sends its fields unmasked; the API server masks them with its own masker, which knows
+    the sensitive field names but none of the secrets the task registered (a connection's password).
+    """
+    from airflow.sdk.execution_time.secrets_masker import SecretsMasker
+
+    server = SecretsMasker()
+    return {field: server.redact(value, field) for field, value in sent.items()}
+
+
+def new_dagbag(folder: Any) -> Any:
+    """An empty DagBag for ``folder``; before 3.2 it would also load Airflow's example DAGs unless told."""
+    from airflow.models.dagbag import DagBag
+
+    return DagBag(folder, include_examples=False, collect_dags=False, bundle_path=folder)
+
+
+def list_dag_files(folder: Any, safe_mode: bool) -> list[str]:
+    """The files the DAG processor parses in ``folder``: ``find_dag_file_paths`` with today's config.
+
+    Before 3.2 Airflow reads ``[core] dag_ignore_file_syntax`` once, as the default argument of
+    ``find_path_from_directory`` when ``airflow.utils.file`` is imported, which a DAG processor does
+    after loading its config. A test sets config later, so the setting is passed here as that default
+    would have been read; the rest is ``find_dag_file_paths`` as it is.
+    """
+    import zipfile
+    from pathlib import Path
+
+    from airflow.utils.file import find_path_from_directory, might_contain_dag
+
+    syntax = conf.get_mandatory_value("core", "DAG_IGNORE_FILE_SYNTAX", fallback="glob")
+    files = []
+    for file_path in find_path_from_directory(folder, ".airflowignore", syntax):
+        path = Path(file_path)
+        with contextlib.suppress(Exception):  # Airflow logs such a file and goes on
+            if path.is_file() and (path.suffix == ".py" or zipfile.is_zipfile(path)):
+                if might_contain_dag(file_path, safe_mode):
+                    files.append(file_path)
+    return sorted(files)
+
+
+def dag_serializer() -> Any:
+    """The DAG serializer the DAG processor uses (``to_dict`` / ``from_dict``)."""
+    from airflow.serialization.serialized_objects import SerializedDAG
+
+    return SerializedDAG
+
+
+def config_parsers() -> list[Any]:
+    """Airflow's config parsers: one before 3.2, read by the task runner too."""
+    return [conf]
+
+
+def stored_next_kwargs(kwargs: dict[str, Any]) -> Any:
+    """next_kwargs the scheduler or triggerer writes to the task instance, as the API server hands them on.
+
+    Before 3.2 the column is ExtendedJSON, which stores BaseSerialization's form.
+    """
+    return BaseSerialization.serialize(kwargs)
 
 
 def serde_registry() -> dict[str, Any]:

@@ -28,6 +28,7 @@ from airflow.serialization.encoders import coerce_to_core_timetable
 
 __all__ = [
     "FRAME_ENCODER",
+    "XCOM_ROUTES",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseHook",
@@ -38,22 +39,36 @@ __all__ = [
     "TaskDeferralTimeout",
     "TriggerRule",
     "conf",
+    "config_parsers",
+    "dag_serializer",
     "datetime_serializer",
     "deserialize",
     "frozen_clock_deserializers",
     "get_relevant_map_indexes",
     "import_string",
     "is_arg_set",
+    "list_dag_files",
     "make_request_frame",
     "manual_data_interval",
+    "new_dagbag",
+    "rendered_fields_as_shown",
     "resume_kwargs",
     "secrets_masker",
     "serde_registry",
     "serialize",
     "server_upstream_map_indexes",
+    "stored_next_kwargs",
     "timezone",
     "trigger_kwargs",
 ]
+
+# The API server's XCom routes (execution_api/routes/xcoms.py) in the order it tries them: (name, methods,
+# path). A request reaches the first that matches its method and path.
+XCOM_ROUTES = (
+    ("item", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/item/{offset}"),
+    ("slice", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/slice"),
+    ("xcom", {"GET", "HEAD", "POST", "DELETE"}, "/{dag_id}/{run_id}/{task_id}/{key:path}"),
+)
 
 # (class, attribute): the msgpack encoder both request and response frames use.
 FRAME_ENCODER = (_comms._FrameMixin, "_encoder")
@@ -72,6 +87,51 @@ def secrets_masker() -> Any:
     from airflow.sdk._shared.secrets_masker import _secrets_masker
 
     return _secrets_masker()
+
+
+def rendered_fields_as_shown(sent: dict[str, Any]) -> dict[str, Any]:
+    """The Rendered Template view's values from a SetRenderedFields body, as the API server stores them.
+
+    From 3.1 the task masks them itself (registered secrets and sensitive field names); the API server's
+    second pass, by field name, finds nothing more.
+    """
+    return dict(sent)
+
+
+def new_dagbag(folder: Any) -> Any:
+    """An empty DagBag for ``folder``."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(folder, collect_dags=False, bundle_path=folder)
+
+
+def list_dag_files(folder: Any, safe_mode: bool) -> list[str]:
+    """The files the DAG processor parses in ``folder``."""
+    from airflow.utils.file import list_py_file_paths
+
+    return sorted(list_py_file_paths(str(folder), safe_mode=safe_mode))
+
+
+def dag_serializer() -> Any:
+    """The DAG serializer the DAG processor uses (``to_dict`` / ``from_dict``; 3.2 renamed it)."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    return DagSerialization
+
+
+def config_parsers() -> list[Any]:
+    """Airflow's config parsers: the core one (scheduler, DAG processor) and the task SDK's (from 3.2)."""
+    from airflow.configuration import conf as core_conf
+
+    return [core_conf] if conf is core_conf else [core_conf, conf]
+
+
+def stored_next_kwargs(kwargs: dict[str, Any]) -> Any:
+    """next_kwargs the scheduler or triggerer writes to the task instance, as the API server hands them on.
+
+    From 3.2 the column is plain JSON.
+    """
+    return dict(kwargs)
 
 
 def serde_registry() -> dict[str, Any]:
