@@ -8,6 +8,7 @@ params validation and ``xcom_push``/``xcom_pull`` are Airflow's code, talking to
 from __future__ import annotations
 
 import contextlib
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -176,6 +177,9 @@ class TaskContextFactory:
     _standin_dag: Any = field(default=None, repr=False)
     _runs: list[RunInfo] = field(default_factory=list, repr=False)
     _dag_version_id: uuid.UUID = field(default_factory=uuid.uuid4, repr=False)
+    # Threads of one test may start tasks at once: the first to come creates the test's run, the others
+    # must join it, not each create a run of their own.
+    _runs_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __call__(
         self,
@@ -256,6 +260,10 @@ class TaskContextFactory:
         a run_id or run_after is refused rather than silently starting a second run, whose XComs the
         first could not see.
         """
+        with self._runs_lock:
+            return self._run_for(dag, logical_date, run_after, run_id)
+
+    def _run_for(self, dag: Any, logical_date: Any, run_after: Any, run_id: str | None) -> RunInfo:
         wanted = as_datetime(logical_date) if logical_date is not None else None
         runs = [run for run in self._runs if run.dag_id == dag.dag_id]
         if run_id is not None:
