@@ -3,7 +3,8 @@
 Everything pytest_xcom touches inside Airflow is imported here. What is the same in every supported
 Airflow (3.0 to 3.3) is imported in this module; what differs is in one module per minor version
 (``_v3_0`` ... ``_v3_3``), each defining the same names (``VERSIONED_NAMES``), and only the running
-Airflow's is imported. Supporting a new minor means copying the newest of them and changing what moved.
+Airflow's is imported. A minor's module may import what did not change from the one before it and define
+only what moved (``_v3_3`` does); supporting a new minor means adding such a module.
 Importing this package imports Airflow (about a second), so the rest of the package imports it lazily,
 from inside the functions that need it.
 """
