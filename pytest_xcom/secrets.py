@@ -88,12 +88,13 @@ def suite_secrets(config: pytest.Config) -> SuiteSecrets:
     return provided
 
 
-def _as_variable_text(value: Any) -> str:
+def as_variable_text(value: Any) -> str:
     # Variables are stored as text; a JSON/YAML object is stored as JSON, as `Variable.set` does.
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _as_connection_fields(conn_id: str, conn: Any) -> dict[str, Any]:
+def as_connection_fields(conn_id: str, conn: Any) -> dict[str, Any]:
+    """A connection (a URI, a dict of its fields, or a Connection) as the API server's fields."""
     if isinstance(conn, (str, Mapping)):
         from pytest_xcom._compat import Connection
 
@@ -119,9 +120,9 @@ def provide(target: Any, variables: Mapping[str, Any] | None, connections: Mappi
     Connections may be URIs, dicts of connection fields, or Connection objects (Airflow's or the SDK's).
     """
     for key, value in (variables or {}).items():
-        target.variables[key] = _as_variable_text(value)
+        target.variables[key] = as_variable_text(value)
     for conn_id, conn in (connections or {}).items():
-        target.connections[conn_id] = _as_connection_fields(conn_id, conn)
+        target.connections[conn_id] = as_connection_fields(conn_id, conn)
 
 
 def provide_suite(comms: Any, config: pytest.Config) -> None:

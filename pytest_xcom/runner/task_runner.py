@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
 from pytest_xcom.render import RenderedFields
 from pytest_xcom.runner.results import TaskRunResult
 from pytest_xcom.runner.states import DEFERRED, FAILED, UP_FOR_RETRY
+from pytest_xcom.secrets import as_connection_fields, as_variable_text
 from pytest_xcom.store import RETURN_KEY, XComStore
 from pytest_xcom.supervisor import child_sockets
 
@@ -134,22 +134,6 @@ def _as_operator(task: Any) -> Any:
     return task
 
 
-def _as_connection_fields(conn_id: str, conn: Any) -> dict[str, Any]:
-    if isinstance(conn, str):
-        conn = _compat.Connection.from_uri(conn, conn_id=conn_id)
-    elif isinstance(conn, Mapping):
-        conn = _compat.Connection(conn_id=conn_id, **conn)
-    return {
-        "conn_type": conn.conn_type,
-        "host": conn.host,
-        "schema": conn.schema,
-        "login": conn.login,
-        "password": conn.password,
-        "port": conn.port,
-        "extra": conn.extra,
-    }
-
-
 _ABSENT: Any = object()
 
 
@@ -158,12 +142,8 @@ def provided(
     comms: InMemorySupervisorComms, variables: Mapping | None, connections: Mapping | None
 ) -> Iterator[None]:
     """Give the tasks of one call these variables and connections; what was there before comes back."""
-    given_vars = {
-        # Variables are stored as text; a non-string value is stored as JSON, as `Variable.set` does.
-        key: value if isinstance(value, str) else json.dumps(value)
-        for key, value in (variables or {}).items()
-    }
-    given_conns = {conn_id: _as_connection_fields(conn_id, c) for conn_id, c in (connections or {}).items()}
+    given_vars = {key: as_variable_text(value) for key, value in (variables or {}).items()}
+    given_conns = {conn_id: as_connection_fields(conn_id, c) for conn_id, c in (connections or {}).items()}
     saved_vars = {key: comms.variables.get(key, _ABSENT) for key in given_vars}
     saved_conns = {key: comms.connections.get(key, _ABSENT) for key in given_conns}
     comms.variables.update(given_vars)
