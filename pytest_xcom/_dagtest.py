@@ -436,6 +436,9 @@ def _child_env(
             "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         }
     )
+    # Airflow 3.0-3.2's in-process execution API builds its token validator at start-up and fails to
+    # start without a signing key (3.3 stubs the validator out); a throwaway one serves a throwaway DB.
+    env.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", os.urandom(16).hex())
     # The package must be importable by `-m` even when it is not installed, and a DAG copied away from
     # its folder must still import its siblings as it would from the real bundle.
     package_root = str(Path(__file__).resolve().parent.parent)
@@ -648,6 +651,7 @@ def _child_main(workdir: Path) -> None:
 
     timings["import_airflow"] = time.perf_counter() - mark
     _accept_bodies_without_content_type()
+    _keep_execution_api_lifespans()
 
     mark = time.perf_counter()
     if not request["db_ready"]:
@@ -748,6 +752,30 @@ def _accept_bodies_without_content_type() -> None:
         return original(*args, **kwargs)
 
     fastapi.routing.get_request_handler = lenient  # type: ignore[assignment]
+
+
+def _keep_execution_api_lifespans() -> None:
+    # Airflow 3.0-3.2's dag.test() builds an in-process execution API per task and keeps only its
+    # transport, so the API object (and the exit stack holding its lifespan) is garbage as soon as the
+    # client exists. From svcs 26.2 the lifespan's exit detaches `app.state.svcs_registry`, and every
+    # request then fails (KeyError: 'svcs_registry'). The transport is made to hold its API, as 3.3's
+    # own transport holds its lifespan; versions that do so already are left alone.
+    try:
+        from airflow.api_fastapi.execution_api import app as execution_api_app
+        from airflow.sdk.execution_time import supervisor
+    except ImportError:
+        return
+    if hasattr(execution_api_app, "_shutdown_loop") or not hasattr(supervisor, "in_process_api_server"):
+        return
+    original = supervisor.in_process_api_server
+
+    @functools.wraps(original)
+    def in_process_api_server() -> Any:
+        api = original()
+        api.transport._pytest_xcom_api = api
+        return api
+
+    supervisor.in_process_api_server = in_process_api_server
 
 
 def _save_template(db_path: Path, template: Path) -> None:
