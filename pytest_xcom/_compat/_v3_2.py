@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 from airflow.sdk import BaseHook, Connection, CronDataIntervalTimetable, TriggerRule, timezone
@@ -16,7 +14,6 @@ from airflow.sdk.exceptions import (
     TaskDeferralError,
     TaskDeferralTimeout,
 )
-from airflow.sdk.execution_time import comms as _comms
 from airflow.sdk.execution_time.task_mapping import get_relevant_map_indexes
 from airflow.sdk.module_loading import import_string
 from airflow.sdk.serde import deserialize, serialize
@@ -25,6 +22,15 @@ from airflow.sdk.serde import deserialize, serialize
 # for the first time inside a test's `freeze_time` block those would be built on freezegun's FakeDatetime
 # and fail. Everything Airflow imports lazily must be in before a test body (and its clock) starts.
 from airflow.serialization.encoders import coerce_to_core_timetable
+
+from pytest_xcom._compat._shared import (
+    FRAME_ENCODER,
+    XCOM_ROUTES,
+    frozen_clock_deserializers,
+    make_request_frame,
+    rendered_fields_as_shown,
+    secrets_masker,
+)
 
 __all__ = [
     "FRAME_ENCODER",
@@ -62,41 +68,9 @@ __all__ = [
     "trigger_kwargs",
 ]
 
-# The API server's XCom routes (execution_api/routes/xcoms.py) in the order it tries them: (name, methods,
-# path). A request reaches the first that matches its method and path.
-XCOM_ROUTES = (
-    ("item", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/item/{offset}"),
-    ("slice", {"GET"}, "/{dag_id}/{run_id}/{task_id}/{key:path}/slice"),
-    ("xcom", {"GET", "HEAD", "POST", "DELETE"}, "/{dag_id}/{run_id}/{task_id}/{key:path}"),
-)
-
-# (class, attribute): the msgpack encoder both request and response frames use (the response frame
-# subclasses the request frame).
-FRAME_ENCODER = (_comms._RequestFrame, "req_encoder")
-
-
-def make_request_frame(comms: Any, msg: Any) -> Any:
-    """The request frame ``comms.send(msg)`` writes to the socket."""
-    return _comms._RequestFrame(id=next(comms.id_counter), body=msg.model_dump())
-
 
 def manual_data_interval(dag: Any, logical_date: Any) -> Any:
     return coerce_to_core_timetable(dag.timetable).infer_manual_data_interval(run_after=logical_date)
-
-
-def secrets_masker() -> Any:
-    from airflow.sdk._shared.secrets_masker import _secrets_masker
-
-    return _secrets_masker()
-
-
-def rendered_fields_as_shown(sent: dict[str, Any]) -> dict[str, Any]:
-    """The Rendered Template view's values from a SetRenderedFields body, as the API server stores them.
-
-    From 3.1 the task masks them itself (registered secrets and sensitive field names); the API server's
-    second pass, by field name, finds nothing more.
-    """
-    return dict(sent)
 
 
 def new_dagbag(folder: Any) -> Any:
@@ -151,12 +125,6 @@ def datetime_serializer() -> Any:
 def server_upstream_map_indexes(task: Any, map_index: int, run_id: str) -> None:
     # From 3.2 the task SDK works out which map indexes of a mapped upstream to pull; the server sends none.
     return None
-
-
-@contextlib.contextmanager
-def frozen_clock_deserializers() -> Iterator[None]:
-    # serde's datetime deserializer names the classes it rebuilds by string: freezegun does not matter.
-    yield
 
 
 def trigger_kwargs(data: Any) -> Any:
