@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow.configuration import conf as core_conf
 from airflow.sdk.definitions._internal.types import ArgNotSet
+from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 from airflow.sdk.execution_time import comms as _comms
 
 # -- 3.0 to 3.2 -----------------------------------------------------------------------------------------
@@ -25,6 +26,20 @@ FRAME_ENCODER = (_comms._RequestFrame, "req_encoder")
 def make_request_frame(comms: Any, msg: Any) -> Any:
     """The request frame ``comms.send(msg)`` writes to the socket."""
     return _comms._RequestFrame(id=next(comms.id_counter), body=msg.model_dump())
+
+
+def fast_triggered_in_mapped_group(task: Any, map_index: int) -> bool:
+    """Whether instance ``map_index`` of ``task`` depends on every instance of an upstream that its mapped
+    group does not expand over (TriggerRuleDep's ``_get_relevant_upstream_map_indexes``).
+
+    Up to 3.2: every instance of a task whose own group is mapped, for the rules one upstream satisfies
+    (one_success, one_failed, one_done), so one failed instance of such an upstream triggers them all.
+    """
+    return isinstance(task.task_group, MappedTaskGroup) and task.trigger_rule in (
+        "one_success",
+        "one_failed",
+        "one_done",
+    )
 
 
 # -- 3.1 and 3.2 ----------------------------------------------------------------------------------------
@@ -60,6 +75,19 @@ def frozen_clock_deserializers() -> Iterator[None]:
 
 
 # -- 3.0 and 3.1 ----------------------------------------------------------------------------------------
+
+
+# TriggerRuleDep judges a teardown by its direct upstreams only; from 3.2 it also waits for every task
+# between its setups and itself (``_evaluate_teardown_scope``).
+TEARDOWN_WAITS_FOR_SCOPE = False
+
+# The states ti_skip_downstream (a branch's or short-circuit's skip) leaves alone: none before 3.2.
+SKIP_DOWNSTREAM_SPARES: frozenset[str] = frozenset()
+
+
+def retry_backoff_multiplier(task: Any) -> float:
+    """The base of ``next_retry_datetime``'s exponential backoff (1: none); before 3.2 a flag for 2."""
+    return 2.0 if task.retry_exponential_backoff else 1.0
 
 
 def is_arg_set(value: Any) -> bool:

@@ -27,10 +27,13 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server_upstream_map_indexes
 from pytest_xcom._compat._shared import (
     FRAME_ENCODER,
+    SKIP_DOWNSTREAM_SPARES,
+    TEARDOWN_WAITS_FOR_SCOPE,
     XCOM_ROUTES,
     config_parsers,
     dag_serializer,
     datetime_serializer,
+    fast_triggered_in_mapped_group,
     frozen_clock_deserializers,
     is_arg_set,
     list_dag_files,
@@ -39,6 +42,7 @@ from pytest_xcom._compat._shared import (
     new_dagbag,
     rendered_fields_as_shown,
     resume_kwargs,
+    retry_backoff_multiplier,
     secrets_masker,
     serde_registry,
     stored_next_kwargs,
@@ -47,6 +51,8 @@ from pytest_xcom._compat._shared import (
 
 __all__ = [
     "FRAME_ENCODER",
+    "SKIP_DOWNSTREAM_SPARES",
+    "TEARDOWN_WAITS_FOR_SCOPE",
     "XCOM_ROUTES",
     "AirflowSensorTimeout",
     "AirflowSkipException",
@@ -62,6 +68,7 @@ __all__ = [
     "dag_serializer",
     "datetime_serializer",
     "deserialize",
+    "fast_triggered_in_mapped_group",
     "frozen_clock_deserializers",
     "get_relevant_map_indexes",
     "import_string",
@@ -72,6 +79,7 @@ __all__ = [
     "new_dagbag",
     "rendered_fields_as_shown",
     "resume_kwargs",
+    "retry_backoff_multiplier",
     "secrets_masker",
     "serde_registry",
     "serialize",

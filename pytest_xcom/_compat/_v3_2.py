@@ -26,6 +26,7 @@ from airflow.serialization.encoders import coerce_to_core_timetable
 from pytest_xcom._compat._shared import (
     FRAME_ENCODER,
     XCOM_ROUTES,
+    fast_triggered_in_mapped_group,
     frozen_clock_deserializers,
     make_request_frame,
     rendered_fields_as_shown,
@@ -34,6 +35,8 @@ from pytest_xcom._compat._shared import (
 
 __all__ = [
     "FRAME_ENCODER",
+    "SKIP_DOWNSTREAM_SPARES",
+    "TEARDOWN_WAITS_FOR_SCOPE",
     "XCOM_ROUTES",
     "AirflowSensorTimeout",
     "AirflowSkipException",
@@ -49,6 +52,7 @@ __all__ = [
     "dag_serializer",
     "datetime_serializer",
     "deserialize",
+    "fast_triggered_in_mapped_group",
     "frozen_clock_deserializers",
     "get_relevant_map_indexes",
     "import_string",
@@ -59,6 +63,7 @@ __all__ = [
     "new_dagbag",
     "rendered_fields_as_shown",
     "resume_kwargs",
+    "retry_backoff_multiplier",
     "secrets_masker",
     "serde_registry",
     "serialize",
@@ -67,6 +72,17 @@ __all__ = [
     "timezone",
     "trigger_kwargs",
 ]
+
+
+TEARDOWN_WAITS_FOR_SCOPE = True
+
+# What ti_skip_downstream leaves alone: an instance already running or finished (Airflow #59378).
+SKIP_DOWNSTREAM_SPARES = frozenset({"running", "success", "failed"})
+
+
+def retry_backoff_multiplier(task: Any) -> float:
+    """The base of ``next_retry_datetime``'s exponential backoff (1: none): from 3.2 the task's number."""
+    return float(task.retry_exponential_backoff or 1.0)
 
 
 def manual_data_interval(dag: Any, logical_date: Any) -> Any:

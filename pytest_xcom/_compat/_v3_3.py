@@ -9,6 +9,8 @@ from airflow.sdk.execution_time import comms as _comms
 
 # Everything else is where 3.2 keeps it and behaves as 3.2's does.
 from pytest_xcom._compat._v3_2 import (
+    SKIP_DOWNSTREAM_SPARES,
+    TEARDOWN_WAITS_FOR_SCOPE,
     XCOM_ROUTES,
     AirflowSensorTimeout,
     AirflowSkipException,
@@ -33,6 +35,7 @@ from pytest_xcom._compat._v3_2 import (
     new_dagbag,
     rendered_fields_as_shown,
     resume_kwargs,
+    retry_backoff_multiplier,
     secrets_masker,
     serde_registry,
     serialize,
@@ -44,6 +47,8 @@ from pytest_xcom._compat._v3_2 import (
 
 __all__ = [
     "FRAME_ENCODER",
+    "SKIP_DOWNSTREAM_SPARES",
+    "TEARDOWN_WAITS_FOR_SCOPE",
     "XCOM_ROUTES",
     "AirflowSensorTimeout",
     "AirflowSkipException",
@@ -59,6 +64,7 @@ __all__ = [
     "dag_serializer",
     "datetime_serializer",
     "deserialize",
+    "fast_triggered_in_mapped_group",
     "frozen_clock_deserializers",
     "get_relevant_map_indexes",
     "import_string",
@@ -69,6 +75,7 @@ __all__ = [
     "new_dagbag",
     "rendered_fields_as_shown",
     "resume_kwargs",
+    "retry_backoff_multiplier",
     "secrets_masker",
     "serde_registry",
     "serialize",
@@ -85,3 +92,17 @@ FRAME_ENCODER = (_comms._FrameMixin, "_encoder")
 def make_request_frame(comms: Any, msg: Any) -> Any:
     """The request frame ``comms.send(msg)`` writes to the socket (with the trace carrier)."""
     return comms._make_frame(msg)
+
+
+def fast_triggered_in_mapped_group(task: Any, map_index: int) -> bool:
+    """Whether instance ``map_index`` of ``task`` depends on every instance of an upstream that its mapped
+    group does not expand over (TriggerRuleDep's ``_get_relevant_upstream_map_indexes``).
+
+    From 3.3 only the unexpanded instance of a task anywhere inside a mapped group does, and
+    none_failed_min_one_success joins the rules one upstream satisfies (Airflow #50210, #39801).
+    """
+    return (
+        map_index < 0
+        and task.get_closest_mapped_task_group() is not None
+        and task.trigger_rule in ("one_success", "one_failed", "one_done", "none_failed_min_one_success")
+    )

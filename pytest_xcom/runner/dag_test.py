@@ -27,18 +27,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pytest_xcom import _arguments, triggerer
-from pytest_xcom._compat import timezone
+from pytest_xcom._compat import SKIP_DOWNSTREAM_SPARES, timezone
 from pytest_xcom.comms import installed
 from pytest_xcom.context import RunInfo
 from pytest_xcom.runner.dagrun import TI, SchedulerDagRun
 from pytest_xcom.runner.results import DagRunResult
 from pytest_xcom.runner.states import (
-    FAILED,
     FINISHED,
     RUNNING,
     SCHEDULED,
     SKIPPED,
-    SUCCESS,
     UP_FOR_RESCHEDULE,
     UP_FOR_RETRY,
 )
@@ -75,15 +73,15 @@ def _in_run(task: Any, run: RunInfo) -> bool:
 
 
 def _apply_skips(dr: SchedulerDagRun, events: list[Any]) -> None:
-    # Branching and short-circuit operators ask the API server to skip downstream instances; it leaves
-    # running, successful and failed ones alone (ti_skip_downstream).
+    # Branching and short-circuit operators ask the API server to skip downstream instances; from 3.2 it
+    # leaves running, successful and failed ones alone (ti_skip_downstream).
     for msg in events:
         if type(msg).__name__ != "SkipDownstreamTasks":
             continue
         for item in msg.tasks:
             key = (item, -1) if isinstance(item, str) else tuple(item)
             ti = dr.tis.get(key)  # type: ignore[arg-type]
-            if ti is not None and ti.state not in (RUNNING, SUCCESS, FAILED):
+            if ti is not None and ti.state not in SKIP_DOWNSTREAM_SPARES:
                 ti.state = SKIPPED
 
 

@@ -15,6 +15,7 @@ import hashlib
 import math
 from typing import TYPE_CHECKING
 
+from pytest_xcom import _compat
 from pytest_xcom.runner.states import SKIPPED, UP_FOR_RESCHEDULE, UP_FOR_RETRY
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def next_retry_at(ti: TI, dr: SchedulerDagRun) -> float:
     if ti.retry_delay_override is not None:
         return ti.end + ti.retry_delay_override
     delay = task.retry_delay.total_seconds()
-    multiplier = float(task.retry_exponential_backoff or 1.0)
+    multiplier = _compat.retry_backoff_multiplier(task)
     if multiplier != 1.0 and multiplier > 0:
         try:
             min_backoff = math.ceil(delay * (multiplier ** (ti.try_number - 1)))

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["trigger_rule_dep"]
 
 TR = _compat.TriggerRule
-_FAST_TRIGGERED = frozenset({TR.ONE_SUCCESS, TR.ONE_FAILED, TR.ONE_DONE, TR.NONE_FAILED_MIN_ONE_SUCCESS})
 
 
 class _UpstreamTIStates(NamedTuple):
@@ -91,12 +90,10 @@ def _evaluate_trigger_rule(ti: TI, task: Any, dr: SchedulerDagRun, ctx: DepConte
 
     @functools.cache
     def _get_relevant_upstream_map_indexes(upstream_id: str) -> int | range | None:
-        # The unexpanded instance of a task in a mapped group must not be skipped by a rule that one
-        # upstream can satisfy before the group has expanded (Airflow #34023, #39801, #50210).
-        if ti.map_index < 0 and in_mapped_group:
-            if task.trigger_rule in _FAST_TRIGGERED and upstream_id not in set(
-                _iter_expansion_dependencies(task.task_group)
-            ):
+        # A task in a mapped group must not be skipped by a rule that one upstream can satisfy before
+        # the group has expanded (Airflow #34023, #39801); which instances and rules, by version.
+        if _compat.fast_triggered_in_mapped_group(task, ti.map_index):
+            if upstream_id not in set(_iter_expansion_dependencies(task.task_group)):
                 return None
         try:
             expanded_ti_count = _get_expanded_ti_count()
@@ -267,4 +264,4 @@ def _evaluate_trigger_rule(ti: TI, task: Any, dr: SchedulerDagRun, ctx: DepConte
         return _evaluate_direct_relatives() and met
     if not _evaluate_direct_relatives():
         return False
-    return _evaluate_teardown_scope()
+    return _evaluate_teardown_scope() if _compat.TEARDOWN_WAITS_FOR_SCOPE else True
