@@ -90,6 +90,14 @@ def retry_backoff_multiplier(task: Any) -> float:
     return 2.0 if task.retry_exponential_backoff else 1.0
 
 
+def skip_decision_map_index(parent: Any, map_index: int) -> int:
+    """The map index at which NotPreviouslySkippedDep looks for a branching parent's decision.
+
+    Before 3.2 the child's own, so an expanded child of an unmapped parent (which wrote at -1) finds none.
+    """
+    return map_index
+
+
 def is_arg_set(value: Any) -> bool:
     return not isinstance(value, ArgNotSet)
 

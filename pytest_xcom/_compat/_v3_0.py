@@ -48,6 +48,7 @@ from pytest_xcom._compat._shared import (
     resume_kwargs,
     retry_backoff_multiplier,
     serde_registry,
+    skip_decision_map_index,
     stored_next_kwargs,
     trigger_kwargs,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "serde_registry",
     "serialize",
     "server_upstream_map_indexes",
+    "skip_decision_map_index",
     "stored_next_kwargs",
     "timezone",
     "trigger_kwargs",

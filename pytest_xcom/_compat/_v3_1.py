@@ -45,6 +45,7 @@ from pytest_xcom._compat._shared import (
     retry_backoff_multiplier,
     secrets_masker,
     serde_registry,
+    skip_decision_map_index,
     stored_next_kwargs,
     trigger_kwargs,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "serde_registry",
     "serialize",
     "server_upstream_map_indexes",
+    "skip_decision_map_index",
     "stored_next_kwargs",
     "timezone",
     "trigger_kwargs",

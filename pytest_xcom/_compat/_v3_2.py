@@ -68,6 +68,7 @@ __all__ = [
     "serde_registry",
     "serialize",
     "server_upstream_map_indexes",
+    "skip_decision_map_index",
     "stored_next_kwargs",
     "timezone",
     "trigger_kwargs",
@@ -83,6 +84,14 @@ SKIP_DOWNSTREAM_SPARES = frozenset({"running", "success", "failed"})
 def retry_backoff_multiplier(task: Any) -> float:
     """The base of ``next_retry_datetime``'s exponential backoff (1: none): from 3.2 the task's number."""
     return float(task.retry_exponential_backoff or 1.0)
+
+
+def skip_decision_map_index(parent: Any, map_index: int) -> int:
+    """The map index at which NotPreviouslySkippedDep looks for a branching parent's decision.
+
+    From 3.2 an unmapped parent's is read at -1, where it wrote it, whatever the child's map index.
+    """
+    return map_index if parent.is_mapped else -1
 
 
 def manual_data_interval(dag: Any, logical_date: Any) -> Any:

@@ -68,8 +68,7 @@ def not_previously_skipped_dep(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> 
     for parent in task.upstream_list:
         if not parent.inherits_from_skipmixin or parent.task_id not in finished_ids:
             continue
-        # An unmapped parent wrote its decision at map_index -1, whatever the child's map index.
-        map_index = ti.map_index if parent.is_mapped else -1
+        map_index = _compat.skip_decision_map_index(parent, ti.map_index)
         decision = dr.store.get(
             parent.task_id,
             key=_SKIPMIXIN_KEY,
