@@ -755,27 +755,19 @@ def _accept_bodies_without_content_type() -> None:
 
 
 def _keep_execution_api_lifespans() -> None:
-    # Airflow 3.0-3.2's dag.test() builds an in-process execution API per task and keeps only its
-    # transport, so the API object (and the exit stack holding its lifespan) is garbage as soon as the
-    # client exists. From svcs 26.2 the lifespan's exit detaches `app.state.svcs_registry`, and every
-    # request then fails (KeyError: 'svcs_registry'). The transport is made to hold its API, as 3.3's
-    # own transport holds its lifespan; versions that do so already are left alone.
+    # Airflow 3.0-3.2's dag.test() builds an in-process execution API per task (Cadwyn versioning every
+    # route: seconds each) and keeps only its transport, so the API object and the exit stack holding its
+    # lifespan are garbage as soon as the client exists. From svcs 26.2 the lifespan's exit detaches
+    # `app.state.svcs_registry`, and every request then fails (KeyError: 'svcs_registry'). 3.3 builds one
+    # per process (`functools.lru_cache`), which keeps it alive; the same is done here where it is not.
     try:
-        from airflow.api_fastapi.execution_api import app as execution_api_app
         from airflow.sdk.execution_time import supervisor
     except ImportError:
         return
-    if hasattr(execution_api_app, "_shutdown_loop") or not hasattr(supervisor, "in_process_api_server"):
+    original = getattr(supervisor, "in_process_api_server", None)
+    if original is None or hasattr(original, "cache_info"):
         return
-    original = supervisor.in_process_api_server
-
-    @functools.wraps(original)
-    def in_process_api_server() -> Any:
-        api = original()
-        api.transport._pytest_xcom_api = api
-        return api
-
-    supervisor.in_process_api_server = in_process_api_server
+    supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(original)
 
 
 def _save_template(db_path: Path, template: Path) -> None:
