@@ -2,7 +2,8 @@
 
 Each DAG in tests/scheduler_dags/ exercises one piece of the scheduler's code (literal mappings created
 with the run, mapped task groups judged per map index, MappedTaskUpstreamDep, retries evaluated pass
-by pass); task states, the run's state and every XCom must be what dag.test() gives.
+by pass, a teardown waiting for the tasks between its setup and itself); task states, the run's state
+and every XCom must be what dag.test() gives. Several of them are where Airflow's minors differ.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ CASES = [
     ("retries.py", "retry_one_failed"),
     ("retries.py", "retry_in_mapped_group"),
     ("retries.py", "retry_delays_order"),
+    ("teardown_scope.py", "teardown_waits_for_scope"),
 ]
 
 
