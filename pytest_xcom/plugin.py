@@ -214,6 +214,10 @@ def _failure_hints(item: pytest.Item, call: pytest.CallInfo[Any]) -> list[str]:
         from pytest_xcom._msgs import PROVIDE_CONTEXT
 
         hints.append(PROVIDE_CONTEXT)
+    if store is not None and store.results():
+        from pytest_xcom.logs import failure_report
+
+        hints.append(failure_report(store.results()))
     return hints
 
 

@@ -7,6 +7,7 @@ Airflow; pushing and decoding values goes through :mod:`pytest_xcom.comms`.
 
 from __future__ import annotations
 
+import collections
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -89,6 +90,7 @@ class XComStore:
     _by_task: dict[tuple, dict[_Ident, None]] = field(default_factory=dict, repr=False)
     _by_ti: dict[tuple, dict[_Ident, None]] = field(default_factory=dict, repr=False)
     _by_xcom: dict[tuple, dict[int, _Ident]] = field(default_factory=dict, repr=False)
+    _results: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20), repr=False)
 
     # -- runs ---------------------------------------------------------------------------------------
 
@@ -321,6 +323,14 @@ class XComStore:
         if ident in self._rows:
             value = self.channel().decode(key, self._rows[ident].json)
             raise AssertionError(f"expected no XCom {key!r} from {task_id!r}, but it pushed {value!r}")
+
+    def note_result(self, result: Any) -> None:
+        """Remember what a run_task / run_dag call returned, for the test's failure report (the last 20)."""
+        self._results.append(result)
+
+    def results(self) -> list[Any]:
+        """The results of the latest run_task / run_dag calls on this store, oldest first."""
+        return list(self._results)
 
     # -- the API server's side, used by the comms channel -------------------------------------------
 

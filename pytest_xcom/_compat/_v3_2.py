@@ -60,6 +60,7 @@ __all__ = [
     "stored_next_kwargs",
     "timezone",
     "trigger_kwargs",
+    "worker_log_config",
 ]
 
 # The API server's XCom routes (execution_api/routes/xcoms.py) in the order it tries them: (name, methods,
@@ -167,3 +168,20 @@ def trigger_kwargs(data: Any) -> Any:
 def resume_kwargs(event_payload: Any) -> Any:
     """The next_kwargs a task resumes with after its trigger fired, as dag.test() sets them."""
     return {"event": serialize(event_payload)}
+
+
+def worker_log_config(sink: Any) -> dict[str, Any]:
+    """``structlog.configure()`` arguments of a task process: JSON lines (bytes) into ``sink``.
+
+    As the worker's ``configure_logging(json_output=True)``, with the secrets masked as the supervisor
+    masks them before the lines reach the task's log.
+    """
+    from airflow.sdk._shared.logging.structlog import LoggerFactory, NamedBytesLogger, make_filtering_logger
+    from airflow.sdk.log import logging_processors
+
+    return {
+        "processors": list(logging_processors(json_output=True, sending_to_supervisor=False)),
+        "wrapper_class": make_filtering_logger(),
+        "logger_factory": LoggerFactory(NamedBytesLogger, io=sink),
+        "cache_logger_on_first_use": False,
+    }
