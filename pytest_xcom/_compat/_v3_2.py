@@ -82,7 +82,23 @@ def make_request_frame(comms: Any, msg: Any) -> Any:
 
 
 def manual_data_interval(dag: Any, logical_date: Any) -> Any:
-    return coerce_to_core_timetable(dag.timetable).infer_manual_data_interval(run_after=logical_date)
+    return _core_timetable(dag.timetable).infer_manual_data_interval(run_after=logical_date)
+
+
+# A DAG's timetable, converted to the scheduler's class, for the DAGs a session runs (converting costs
+# a tenth of a task context). By the timetable's id, with the timetable kept so the id stays its own.
+_CORE_TIMETABLES: dict[int, tuple[Any, Any]] = {}
+
+
+def _core_timetable(timetable: Any) -> Any:
+    cached = _CORE_TIMETABLES.get(id(timetable))
+    if cached is not None and cached[0] is timetable:
+        return cached[1]
+    if len(_CORE_TIMETABLES) >= 256:
+        _CORE_TIMETABLES.clear()
+    core = coerce_to_core_timetable(timetable)
+    _CORE_TIMETABLES[id(timetable)] = (timetable, core)
+    return core
 
 
 def secrets_masker() -> Any:
