@@ -424,5 +424,6 @@ def _channel_patches() -> Iterator[None]:
         _compat.frozen_clock_values_serializable(),
         _compat.memoized_type_adapters(),
         _compat.secrets_masker_restored(),
+        _compat.hostname_looked_up_once(),
     ):
         yield

@@ -41,3 +41,22 @@ def test_a_stand_in_lent_twice_in_a_test_comes_back_as_it_was(task_context):
     finally:
         later.close()
     assert again is first and again.retries == 0 and dict(again.params) == {}
+
+
+def test_the_host_name_is_looked_up_once_and_follows_hostname_callable(run_task, airflow_config):
+    import getpass
+
+    from airflow.sdk import DAG, task
+
+    from pytest_xcom._compat import task_runner
+
+    with DAG("host_dag", schedule=None):
+
+        @task
+        def host(ti=None) -> str:
+            return ti.hostname
+
+        called = host()
+    assert run_task(called).return_value == task_runner.get_hostname()
+    airflow_config["core.hostname_callable"] = "getpass.getuser"
+    assert run_task(called).return_value == getpass.getuser()
