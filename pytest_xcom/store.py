@@ -416,6 +416,11 @@ class XComStore:
     ) -> list[str]:
         """Every map index's row for this XCom, ordered by map_index (the /slice endpoint)."""
         runs = self._visible_runs(dag_id, run_id, include_prior_dates)
+        if len(runs) == 1:
+            # One run holds one row per map index: the order is the map indexes' (a mapped task's
+            # downstream reads its items one by one, each read asking for the whole list).
+            bucket = self._by_xcom.get((dag_id, next(iter(runs)), task_id, key), {})
+            return [self._rows[bucket[map_index]].json for map_index in sorted(bucket)]
         found = [
             (ident, self._rows[ident])
             for run in runs
