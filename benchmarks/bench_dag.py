@@ -5,7 +5,8 @@
 Warm: the median of the calls after the first in one process (each call gets the next day as logical
 date, since dag.test() does not re-run a finished logical date). Cold: a fresh process, including
 everything the first call needs: for dag.test() the imports, a metadata DB (a copy of a migrated
-template) and the bundle sync; for run_dag the imports and loading the DAG file. Both sides are
+template) and the bundle sync; for run_dag the imports and loading the DAG file (the import row shows
+what importing Airflow and pytest_xcom alone costs of it). Both sides are
 timed inside their own process, on the same DAG files, in this run, so the ratios do not depend on
 how loaded the machine is across runs.
 """
@@ -36,6 +37,8 @@ started = time.perf_counter()
 sys.path.insert(0, {tests!r})
 from dagfiles import load_dags
 import pytest_xcom
+import pytest_xcom.runner  # imports Airflow
+imported = time.perf_counter() - started
 dag = load_dags({path!r})[{dag_id!r}]
 calls = []
 for day in range(1, {calls} + 1):
@@ -45,7 +48,7 @@ for day in range(1, {calls} + 1):
     assert result.state == "success", result.task_states
     if day == 1:
         cold = time.perf_counter() - started
-print(json.dumps({{"cold": cold, "calls": calls}}))
+print(json.dumps({{"cold": cold, "calls": calls, "imports": imported}}))
 """
 
 
@@ -95,6 +98,8 @@ def main() -> None:
             real = statistics.median(pick(s) for s in samples["theirs"])
             fake = statistics.median(pick(s) for s in samples["ours"])
             print(f"{label:<22} {name:>6} {real * 1000:>10.1f}ms {fake * 1000:>8.1f}ms {real / fake:>7.1f}x")
+        imports = statistics.median(s["imports"] for s in samples["ours"])
+        print(f"{label:<22} {'import':>6} {'':>12} {imports * 1000:>8.1f}ms  (Airflow, pytest_xcom; in cold)")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@ __all__ = [
     "DagRunResult",
     "DagRunner",
     "InMemoryTaskInstance",
+    "LogLine",
     "RenderedFields",
     "TaskContextFactory",
+    "TaskLogs",
     "TaskRenderer",
     "TaskRunResult",
     "TaskRunner",
@@ -54,6 +56,8 @@ _LAZY = {
     "run_task": "pytest_xcom.runner",
     "InMemoryTaskInstance": "pytest_xcom.context",
     "TaskContextFactory": "pytest_xcom.context",
+    "LogLine": "pytest_xcom.logs",
+    "TaskLogs": "pytest_xcom.logs",
     "XComRecord": "pytest_xcom.store",
     "XComStore": "pytest_xcom.store",
 }
@@ -63,6 +67,7 @@ if TYPE_CHECKING:
     from pytest_xcom.config import AirflowConfig
     from pytest_xcom.context import InMemoryTaskInstance, TaskContextFactory
     from pytest_xcom.dags import DagFolder, load_dags
+    from pytest_xcom.logs import LogLine, TaskLogs
     from pytest_xcom.render import RenderedFields, TaskRenderer, render_task
     from pytest_xcom.roundtrips import assert_roundtrips, roundtrip
     from pytest_xcom.runner import DagRunner, DagRunResult, TaskRunner, TaskRunResult, run_dag, run_task

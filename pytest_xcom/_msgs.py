@@ -433,3 +433,9 @@ def which_dag(path: object, dag_ids: list[str]) -> str:
 
 def dag_not_in_file(path: object, dag_id: str, dag_ids: list[str]) -> str:
     return f"{path} defines no DAG {dag_id!r}; it defines: {_quoted(dag_ids)}{did_you_mean(dag_id, dag_ids)}"
+
+
+HYPOTHESIS_EXTRA_MISSING = (
+    "pytest_xcom.strategies needs hypothesis, which comes with an extra: "
+    "pip install 'pytest-xcom[hypothesis]'"
+)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, NamedTuple
@@ -100,7 +101,13 @@ def _route_regex(route: str) -> Any:
     return compile_path(route)[0]
 
 
-@functools.lru_cache(maxsize=4096)
+# Characters httpx writes into a URL path as they are and uvicorn reads back as they are. A request whose
+# parts are made only of these (and none is a ``.``/``..`` segment) reaches the path it was written with,
+# so only the route has to be matched; building the request with httpx costs about a millisecond, and the
+# run_id (a date) makes each test's requests new to any cache.
+_PLAIN_PART = re.compile(r"[A-Za-z0-9_.~:+@!$&'()*,;=-]+").fullmatch
+
+
 def served_xcom_path(
     dag_id: str, run_id: str, task_id: str, key: str, suffix: str = "", method: str = "GET"
 ) -> tuple[str, _XComPath] | None:
@@ -114,13 +121,29 @@ def served_xcom_path(
     ``"../t/k"`` as key ``"k"`` of task ``t``; and a pull of ``"a?b"`` (whose ``/slice`` suffix is cut
     off with the query) reaches the wrong route.
     """
+    parts = (dag_id, run_id, task_id, key)
+    if all(_PLAIN_PART(part) and part not in (".", "..") for part in parts):
+        return _matched_route(f"/{dag_id}/{run_id}/{task_id}/{key}{suffix}", method)
+    return _served_xcom_path_via_url(dag_id, run_id, task_id, key, suffix, method)
+
+
+@functools.lru_cache(maxsize=4096)
+def _served_xcom_path_via_url(
+    dag_id: str, run_id: str, task_id: str, key: str, suffix: str = "", method: str = "GET"
+) -> tuple[str, _XComPath] | None:
+    """Build the request as the worker's httpx client does and read its path as uvicorn does."""
     url = f"xcoms/{dag_id}/{run_id}/{task_id}/{key}{suffix}"
     raw_path = _url_client().build_request(method, url).url.raw_path.partition(b"?")[0]
     path = unquote(raw_path.decode("ascii"))  # as uvicorn builds the ASGI scope's path
     if not path.startswith(_XCOMS_MOUNT + "/"):
         return None
+    return _matched_route(path[len(_XCOMS_MOUNT) :], method)
+
+
+def _matched_route(path: str, method: str) -> tuple[str, _XComPath] | None:
+    """The route under the xcoms mount that ``path`` (starting with ``/``) reaches, as starlette picks it."""
     for name, methods, route in _compat.XCOM_ROUTES:
-        match = _route_regex(route).match(path[len(_XCOMS_MOUNT) :])
+        match = _route_regex(route).match(path)
         if method in methods and match is not None:
             if not match["key"]:
                 return None  # the route requires a key (min_length=1)
@@ -401,5 +424,6 @@ def _channel_patches() -> Iterator[None]:
         _compat.frozen_clock_values_serializable(),
         _compat.memoized_type_adapters(),
         _compat.secrets_masker_restored(),
+        _compat.hostname_looked_up_once(),
     ):
         yield

@@ -19,7 +19,14 @@ from pytest_xcom import _arguments, _compat, _msgs
 from pytest_xcom._compat import DAG, BaseOperator, RuntimeTaskInstance, timezone
 from pytest_xcom.store import XComStore
 
-__all__ = ["DEFAULT_DAG_ID", "InMemoryTaskInstance", "RunInfo", "TaskContextFactory", "as_datetime"]
+__all__ = [
+    "DEFAULT_DAG_ID",
+    "InMemoryTaskInstance",
+    "RunInfo",
+    "StandIns",
+    "TaskContextFactory",
+    "as_datetime",
+]
 
 DEFAULT_DAG_ID = "test_dag"
 
@@ -168,11 +175,44 @@ def make_task_instance(
     )
 
 
+class StandIns:
+    """The stand-in tasks a test names by task_id, in one stand-in DAG, built once for a session.
+
+    Building a DAG and an operator costs about as much as the rest of a push/pull test; both are the
+    same in every test. A stand-in is handed out with its attributes recorded and gets them back when
+    the test ends (:meth:`lend`), so what one test sets on ``ctx["task"]`` never reaches the next.
+    """
+
+    def __init__(self) -> None:
+        self._dag: Any = None
+        self._lock = threading.Lock()
+
+    def lend(self, task_id: str, params: dict[str, Any] | None, stack: contextlib.ExitStack) -> Any:
+        """The stand-in ``task_id`` with these params, restored as it was when ``stack`` closes."""
+        with self._lock:
+            if self._dag is None:
+                self._dag = DAG(dag_id=DEFAULT_DAG_ID, schedule=None)
+            task = self._dag.task_dict.get(task_id)
+            if task is None:
+                task = BaseOperator(task_id=task_id, dag=self._dag)
+        saved = dict(vars(task))
+        stack.callback(_restore_attributes, task, saved)
+        task.params = _compat.ParamsDict(params or {})
+        return task
+
+
+def _restore_attributes(obj: Any, saved: dict[str, Any]) -> None:
+    vars(obj).clear()
+    vars(obj).update(saved)
+
+
 @dataclass
 class TaskContextFactory:
     """Builds task contexts for one test, all sharing its store and (by default) one DAG run."""
 
     store: XComStore = field(repr=False)
+    standins: StandIns = field(default_factory=StandIns, repr=False)
+    """Where stand-in tasks come from: the session's (the plugin passes it), else this factory's own."""
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
     _standin_dag: Any = field(default=None, repr=False)
     _runs: list[RunInfo] = field(default_factory=list, repr=False)
@@ -240,15 +280,14 @@ class TaskContextFactory:
             if params is not None:
                 raise TypeError(_msgs.STANDIN_PARAMS_WITH_TASK.format(task_id=task_id))
             return dag.task_dict[task_id]
-        standin = self.standin_dag()
-        if task_id in standin.task_dict:
-            task = standin.task_dict[task_id]
+        if self._standin_dag is not None and task_id in self._standin_dag.task_dict:
+            task = self._standin_dag.task_dict[task_id]  # a task of the test's own, given earlier
             task.params = _compat.ParamsDict(params or {})
             return task
-        return BaseOperator(task_id=task_id, params=params, dag=standin)
+        return self.standins.lend(task_id, params, self._stack)
 
     def standin_dag(self) -> Any:
-        # One stand-in DAG per test, so tasks of one test can pull from each other.
+        """The DAG ``test_dag`` that the test's own tasks without a DAG join (one per test)."""
         if self._standin_dag is None:
             self._standin_dag = DAG(dag_id=DEFAULT_DAG_ID, schedule=None)
         return self._standin_dag

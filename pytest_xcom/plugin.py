@@ -16,11 +16,15 @@ from pytest_xcom import _hypothesis, _supported, dag_items, secrets
 if TYPE_CHECKING:
     from pytest_xcom.comms import InMemorySupervisorComms
     from pytest_xcom.config import AirflowConfig
-    from pytest_xcom.context import TaskContextFactory
+    from pytest_xcom.context import StandIns, TaskContextFactory
     from pytest_xcom.dags import DagFolder
     from pytest_xcom.render import TaskRenderer
     from pytest_xcom.runner import DagRunner, TaskRunner
     from pytest_xcom.store import XComStore
+
+
+# The stand-in DAG and tasks that tests name by task_id, built once per session (or xdist worker).
+_STANDINS: pytest.StashKey[StandIns] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -85,7 +89,9 @@ def xcom_comms(xcom_store: XComStore, request: pytest.FixtureRequest) -> Iterato
 
 
 @pytest.fixture
-def task_context(xcom_store: XComStore, xcom_comms: InMemorySupervisorComms) -> Iterator[TaskContextFactory]:
+def task_context(
+    xcom_store: XComStore, xcom_comms: InMemorySupervisorComms, request: pytest.FixtureRequest
+) -> Iterator[TaskContextFactory]:
     """Build Airflow's real template context for a task: ``ctx = task_context("my_task", params=...)``.
 
     Arguments: ``task_id`` (a stand-in task in a stand-in DAG ``test_dag``), or ``dag=`` / ``task=`` for
@@ -95,9 +101,10 @@ def task_context(xcom_store: XComStore, xcom_comms: InMemorySupervisorComms) -> 
     RuntimeTaskInstance whose ``xcom_push``/``xcom_pull`` use ``xcom_store``; contexts made in one test
     share the store and the DAG run, so one task can pull what another pushed.
     """
-    from pytest_xcom.context import TaskContextFactory
+    from pytest_xcom.context import StandIns, TaskContextFactory
 
-    factory = TaskContextFactory(store=xcom_store)
+    standins = request.config.stash.setdefault(_STANDINS, StandIns())
+    factory = TaskContextFactory(store=xcom_store, standins=standins)
     try:
         yield factory
     finally:
@@ -207,6 +214,10 @@ def _failure_hints(item: pytest.Item, call: pytest.CallInfo[Any]) -> list[str]:
         from pytest_xcom._msgs import PROVIDE_CONTEXT
 
         hints.append(PROVIDE_CONTEXT)
+    if store is not None and store.results():
+        from pytest_xcom.logs import failure_report
+
+        hints.append(failure_report(store.results()))
     return hints
 
 

@@ -7,8 +7,9 @@ Airflow; pushing and decoding values goes through :mod:`pytest_xcom.comms`.
 
 from __future__ import annotations
 
+import collections
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -82,6 +83,14 @@ class XComStore:
     """Explanations of pulls that found nothing, shown when a test fails."""
     _channel: Any = field(default=None, repr=False)
     _pending_runs: dict[tuple[str, str], datetime | None] = field(default_factory=dict, repr=False)
+    # The rows' identities by run, by task, by task instance and by XCom (each map index), so that no
+    # look-up reads other runs' rows, as the xcom table's indexes spare the API server: a test's store
+    # may hold many runs (run_dag in a loop, seeded history).
+    _by_run: dict[tuple, dict[_Ident, None]] = field(default_factory=dict, repr=False)
+    _by_task: dict[tuple, dict[_Ident, None]] = field(default_factory=dict, repr=False)
+    _by_ti: dict[tuple, dict[_Ident, None]] = field(default_factory=dict, repr=False)
+    _by_xcom: dict[tuple, dict[int, _Ident]] = field(default_factory=dict, repr=False)
+    _results: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20), repr=False)
 
     # -- runs ---------------------------------------------------------------------------------------
 
@@ -101,9 +110,9 @@ class XComStore:
             return (dag_id if d == _PENDING else d), (run_id if r == _PENDING else r)
 
         for ident in [i for i in self._rows if _PENDING in (i.dag_id, i.run_id)]:
-            row = self._rows.pop(ident)
+            row = self._drop_row(ident)
             new_dag, new_run = adopted(ident.dag_id, ident.run_id)
-            self._rows[ident._replace(dag_id=new_dag, run_id=new_run)] = row
+            self._add_row(ident._replace(dag_id=new_dag, run_id=new_run), row)
         self.task_maps = {(*adopted(*k[:2]), *k[2:]): v for k, v in self.task_maps.items()}
         pending, self._pending_runs = self._pending_runs, {}
         for (d, r), when in pending.items():
@@ -118,15 +127,15 @@ class XComStore:
             if r == run_id and self._runs[(d, r)] != run_date:
                 continue  # bind_run refuses it, saying what to pass
             del self._runs[(d, r)]
-            for ident in [i for i in self._rows if (i.dag_id, i.run_id) == (d, r)]:
-                del self._rows[ident]
+            for ident in list(self._by_run.get((d, r), ())):
+                self._drop_row(ident)
             self.task_maps = {k: v for k, v in self.task_maps.items() if k[:2] != (d, r)}
         self.bind_run(dag_id, run_id, run_date)
 
     def clear_task_instance(self, dag_id: str, run_id: str, task_id: str, map_index: int) -> None:
         """Delete what a task instance left in the xcom and task_map tables (``clear_db_references``)."""
-        for ident in [i for i in self._rows if i[:4] == (dag_id, run_id, task_id, map_index)]:
-            del self._rows[ident]
+        for ident in list(self._by_ti.get((dag_id, run_id, task_id, map_index), ())):
+            self._drop_row(ident)
         self.task_maps.pop((dag_id, run_id, task_id, map_index), None)
 
     def _register_seeded_run(self, dag_id: str, run_id: str, when: datetime | None) -> None:
@@ -223,11 +232,17 @@ class XComStore:
         """(dag_id, run_id, task_id, map_index, key) of the matching XComs, without decoding values."""
         wanted = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "map_index": map_index}
         filters = {name: value for name, value in wanted.items() if value is not None}
-        return [
-            ident
-            for ident, _ in sorted(self._rows.items(), key=lambda item: item[1].seq)
-            if all(getattr(ident, name) == value for name, value in filters.items())
-        ]
+        candidates: Iterable[_Ident] = self._rows
+        if dag_id is not None and run_id is not None:
+            if task_id is not None and map_index is not None:
+                candidates = self._by_ti.get((dag_id, run_id, task_id, map_index), ())
+            elif task_id is not None:
+                candidates = self._by_task.get((dag_id, run_id, task_id), ())
+            else:
+                candidates = self._by_run.get((dag_id, run_id), ())
+        found = [ident for ident in candidates if all(getattr(ident, n) == v for n, v in filters.items())]
+        found.sort(key=lambda ident: self._rows[ident].seq)
+        return found
 
     def __iter__(self) -> Iterator[XComRecord]:
         return iter(self.records())
@@ -241,6 +256,8 @@ class XComStore:
     def clear(self) -> None:
         """Forget every XCom (the runs stay known)."""
         self._rows.clear()
+        for index in (self._by_run, self._by_task, self._by_ti, self._by_xcom):
+            index.clear()
         self.task_maps.clear()
         self.misses.clear()
 
@@ -255,7 +272,7 @@ class XComStore:
     ) -> str:
         """Say why this XCom is not there and what was pushed instead."""
         ident = self._ident(task_id, key, map_index, dag_id, run_id)
-        in_run = [i for i in self._rows if (i.dag_id, i.run_id) == (ident.dag_id, ident.run_id)]
+        in_run = list(self._by_run.get((ident.dag_id, ident.run_id), ()))
         return _msgs.xcom_miss(
             task_id,
             key,
@@ -307,6 +324,14 @@ class XComStore:
             value = self.channel().decode(key, self._rows[ident].json)
             raise AssertionError(f"expected no XCom {key!r} from {task_id!r}, but it pushed {value!r}")
 
+    def note_result(self, result: Any) -> None:
+        """Remember what a run_task / run_dag call returned, for the test's failure report (the last 20)."""
+        self._results.append(result)
+
+    def results(self) -> list[Any]:
+        """The results of the latest run_task / run_dag calls on this store, oldest first."""
+        return list(self._results)
+
     # -- the API server's side, used by the comms channel -------------------------------------------
 
     def channel(self) -> Any:
@@ -322,11 +347,37 @@ class XComStore:
     ) -> None:
         """Write a row as the API server does: replacing any row with the same identity."""
         ident = _Ident(dag_id, run_id, task_id, map_index, key)
-        self._rows.pop(ident, None)
-        self._rows[ident] = _Row(json_text, next(self._seq))
+        if ident in self._rows:
+            self._drop_row(ident)
+        self._add_row(ident, _Row(json_text, next(self._seq)))
 
     def delete(self, dag_id: str, run_id: str, task_id: str, map_index: int, key: str) -> None:
-        self._rows.pop(_Ident(dag_id, run_id, task_id, map_index, key), None)
+        ident = _Ident(dag_id, run_id, task_id, map_index, key)
+        if ident in self._rows:
+            self._drop_row(ident)
+
+    def _add_row(self, ident: _Ident, row: _Row) -> None:
+        self._rows[ident] = row
+        dag_id, run_id, task_id, map_index, key = ident
+        self._by_run.setdefault((dag_id, run_id), {})[ident] = None
+        self._by_task.setdefault((dag_id, run_id, task_id), {})[ident] = None
+        self._by_ti.setdefault((dag_id, run_id, task_id, map_index), {})[ident] = None
+        self._by_xcom.setdefault((dag_id, run_id, task_id, key), {})[map_index] = ident
+
+    def _drop_row(self, ident: _Ident) -> _Row:
+        row = self._rows.pop(ident)
+        dag_id, run_id, task_id, map_index, key = ident
+        for index, bucket, member in (
+            (self._by_run, (dag_id, run_id), ident),
+            (self._by_task, (dag_id, run_id, task_id), ident),
+            (self._by_ti, (dag_id, run_id, task_id, map_index), ident),
+            (self._by_xcom, (dag_id, run_id, task_id, key), map_index),
+        ):
+            members = index[bucket]
+            del members[member]
+            if not members:
+                del index[bucket]
+        return row
 
     def _visible_runs(self, dag_id: str, run_id: str, include_prior_dates: bool) -> set[str]:
         if not include_prior_dates:
@@ -354,12 +405,8 @@ class XComStore:
     ) -> str | None:
         """The row GET /xcoms/{dag_id}/{run_id}/{task_id}/{key}?map_index= answers with, if any."""
         runs = self._visible_runs(dag_id, run_id, include_prior_dates)
-        found = [
-            (ident, row)
-            for ident, row in self._rows.items()
-            if ident.run_id in runs
-            and (ident.dag_id, ident.task_id, ident.key, ident.map_index) == (dag_id, task_id, key, map_index)
-        ]
+        idents = (_Ident(dag_id, run, task_id, map_index, key) for run in runs)
+        found = [(ident, self._rows[ident]) for ident in idents if ident in self._rows]
         if not found:
             return None
         return max(found, key=self._recency)[1].json
@@ -369,10 +416,15 @@ class XComStore:
     ) -> list[str]:
         """Every map index's row for this XCom, ordered by map_index (the /slice endpoint)."""
         runs = self._visible_runs(dag_id, run_id, include_prior_dates)
+        if len(runs) == 1:
+            # One run holds one row per map index: the order is the map indexes' (a mapped task's
+            # downstream reads its items one by one, each read asking for the whole list).
+            bucket = self._by_xcom.get((dag_id, next(iter(runs)), task_id, key), {})
+            return [self._rows[bucket[map_index]].json for map_index in sorted(bucket)]
         found = [
-            (ident, row)
-            for ident, row in self._rows.items()
-            if ident.run_id in runs and (ident.dag_id, ident.task_id, ident.key) == (dag_id, task_id, key)
+            (ident, self._rows[ident])
+            for run in runs
+            for ident in self._by_xcom.get((dag_id, run, task_id, key), {}).values()
         ]
         found.sort(key=self._recency, reverse=True)
         found.sort(key=lambda item: item[0].map_index)  # stable: newest first within a map index

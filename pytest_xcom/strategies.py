@@ -33,11 +33,16 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import pendulum
-from hypothesis import assume
-from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
 
+from pytest_xcom import _msgs
 from pytest_xcom.roundtrips import Colour, Mode, Point, Priority, Reading
+
+try:
+    from hypothesis import assume
+    from hypothesis import strategies as st
+    from hypothesis.errors import InvalidArgument
+except ImportError as e:  # an extra: its pytest plugin would cost every session of every user ~1 s
+    raise ImportError(_msgs.HYPOTHESIS_EXTRA_MISSING) from e
 
 __all__ = [
     "CONTAINER_KINDS",

@@ -339,3 +339,13 @@ def test_ids_respect_max_size(data):
 def test_ids_reject_sizes_airflow_does_not_allow(strategy, size):
     with pytest.raises(InvalidArgument):
         strategy(max_size=size)
+
+
+def test_without_the_hypothesis_extra_the_strategies_say_how_to_install_it():
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "try:\n    import pytest_xcom.strategies\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert "pip install 'pytest-xcom[hypothesis]'" in out.stdout, out.stderr

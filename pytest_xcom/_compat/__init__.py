@@ -99,6 +99,7 @@ __all__ = [
     "get_supervisor_comms",
     "has_message",
     "has_serializer",
+    "hostname_looked_up_once",
     "manual_run_id",
     "max_map_length",
     "memoized_type_adapters",
@@ -297,3 +298,26 @@ def secrets_masker_restored() -> Iterator[None]:
 def max_map_length() -> int:
     """``[core] max_map_length``: the API server refuses to map more than this many items."""
     return _version.conf.getint("core", "max_map_length", fallback=1024)
+
+
+# The host's name by ``[core] hostname_callable``: the task runner asks at every task start, and the
+# default callable (socket.getfqdn) costs a DNS look-up; the answer does not change during a session.
+_HOSTNAMES: dict[str, str] = {}
+
+
+@contextlib.contextmanager
+def hostname_looked_up_once() -> Iterator[None]:
+    """Let the task runner's ``get_hostname`` look the host up once per session, restoring it after."""
+    original = task_runner.get_hostname
+
+    def get_hostname() -> str:
+        callable_path = str(_version.conf.get("core", "hostname_callable", fallback=""))
+        if callable_path not in _HOSTNAMES:
+            _HOSTNAMES[callable_path] = original()
+        return _HOSTNAMES[callable_path]
+
+    task_runner.get_hostname = get_hostname
+    try:
+        yield
+    finally:
+        task_runner.get_hostname = original

@@ -92,6 +92,7 @@ __all__ = [
     "stored_next_kwargs",
     "timezone",
     "trigger_kwargs",
+    "worker_log_config",
 ]
 
 # The trigger rules by name. 3.0 refuses all_done_min_one_success when a task is built, so no task of a
@@ -171,3 +172,23 @@ def frozen_clock_deserializers() -> Iterator[None]:
         yield
     finally:
         serde._deserializers.update(saved)
+
+
+def worker_log_config(sink: Any) -> dict[str, Any]:
+    """``structlog.configure()`` arguments of a task process: JSON lines (bytes) into ``sink``.
+
+    As the worker's ``configure_logging(enable_pretty_log=False)``, with the secrets masked as the
+    supervisor masks them before the lines reach the task's log.
+    """
+    import logging
+
+    import structlog
+    from airflow.sdk.log import logging_processors
+
+    processors, _ = logging_processors(enable_pretty_log=False, mask_secrets=True)
+    return {
+        "processors": processors,
+        "wrapper_class": structlog.make_filtering_bound_logger(logging.INFO),
+        "logger_factory": structlog.BytesLoggerFactory(sink),
+        "cache_logger_on_first_use": False,
+    }

@@ -72,6 +72,7 @@ __all__ = [
     "stored_next_kwargs",
     "timezone",
     "trigger_kwargs",
+    "worker_log_config",
 ]
 
 
@@ -95,7 +96,23 @@ def skip_decision_map_index(parent: Any, map_index: int) -> int:
 
 
 def manual_data_interval(dag: Any, logical_date: Any) -> Any:
-    return coerce_to_core_timetable(dag.timetable).infer_manual_data_interval(run_after=logical_date)
+    return _core_timetable(dag.timetable).infer_manual_data_interval(run_after=logical_date)
+
+
+# A DAG's timetable, converted to the scheduler's class, for the DAGs a session runs (converting costs
+# a tenth of a task context). By the timetable's id, with the timetable kept so the id stays its own.
+_CORE_TIMETABLES: dict[int, tuple[Any, Any]] = {}
+
+
+def _core_timetable(timetable: Any) -> Any:
+    cached = _CORE_TIMETABLES.get(id(timetable))
+    if cached is not None and cached[0] is timetable:
+        return cached[1]
+    if len(_CORE_TIMETABLES) >= 256:
+        _CORE_TIMETABLES.clear()
+    core = coerce_to_core_timetable(timetable)
+    _CORE_TIMETABLES[id(timetable)] = (timetable, core)
+    return core
 
 
 def new_dagbag(folder: Any) -> Any:
@@ -160,3 +177,20 @@ def trigger_kwargs(data: Any) -> Any:
 def resume_kwargs(event_payload: Any) -> Any:
     """The next_kwargs a task resumes with after its trigger fired, as dag.test() sets them."""
     return {"event": serialize(event_payload)}
+
+
+def worker_log_config(sink: Any) -> dict[str, Any]:
+    """``structlog.configure()`` arguments of a task process: JSON lines (bytes) into ``sink``.
+
+    As the worker's ``configure_logging(json_output=True)``, with the secrets masked as the supervisor
+    masks them before the lines reach the task's log.
+    """
+    from airflow.sdk._shared.logging.structlog import LoggerFactory, NamedBytesLogger, make_filtering_logger
+    from airflow.sdk.log import logging_processors
+
+    return {
+        "processors": list(logging_processors(json_output=True, sending_to_supervisor=False)),
+        "wrapper_class": make_filtering_logger(),
+        "logger_factory": LoggerFactory(NamedBytesLogger, io=sink),
+        "cache_logger_on_first_use": False,
+    }

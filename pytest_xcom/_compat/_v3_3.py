@@ -44,6 +44,7 @@ from pytest_xcom._compat._v3_2 import (
     stored_next_kwargs,
     timezone,
     trigger_kwargs,
+    worker_log_config,
 )
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
     "stored_next_kwargs",
     "timezone",
     "trigger_kwargs",
+    "worker_log_config",
 ]
 
 # (class, attribute): the msgpack encoder both request and response frames use.

@@ -188,7 +188,7 @@ class DagRunner:
                 run_passes(dr, conf, clock)
         finally:
             comms.ti_count, comms.reschedule_start = previous
-        return DagRunResult(
+        result = DagRunResult(
             dag_id=run.dag_id,
             run_id=run.run_id,
             logical_date=run.logical_date,
@@ -202,6 +202,8 @@ class DagRunner:
             tasks={ti.key: ti.result for ti in dr.get_task_instances() if ti.result is not None},
             store=self.store,
         )
+        self.store.note_result(result)
+        return result
 
 
 def run_dag(dag: Any, *, store: XComStore | None = None, **kwargs: Any) -> DagRunResult:

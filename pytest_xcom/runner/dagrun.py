@@ -19,6 +19,7 @@ the rule the DAG's author wrote, speak last, and a branch's NotPreviouslySkipped
 
 from __future__ import annotations
 
+import collections.abc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -74,10 +75,18 @@ class TI:
     reschedules: int = 0
     """How often a sensor in reschedule mode asked to poke again (the server's task_reschedule rows)."""
     result: TaskRunResult | None = None
+    _run: SchedulerDagRun | None = field(default=None, repr=False)
+    _unmet_since: int | None = field(default=None, repr=False)
+    """The evaluation (``DepContext.epoch``) that last found this instance not ready and left it alone."""
 
     @property
     def key(self) -> tuple[str, int]:
         return self.task_id, self.map_index
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name == "state" and self._run is not None:
+            self._run.changed(self.task_id)
 
 
 class FinishedTI(NamedTuple):
@@ -96,6 +105,25 @@ class DepContext:
     ignore_in_retry_period: bool = False
     ignore_in_reschedule_period: bool = False
     have_changed_ti_states: bool = False
+    epoch: int = 0
+    """Which evaluation of the run this is (see :meth:`SchedulerDagRun.are_dependencies_met`)."""
+    _finished_by_task: dict[str, list[FinishedTI]] | None = field(default=None, repr=False)
+
+    def _by_task(self) -> dict[str, list[FinishedTI]]:
+        if self._finished_by_task is None:
+            self._finished_by_task = {}
+            for finished in self.finished_tis:
+                self._finished_by_task.setdefault(finished.task_id, []).append(finished)
+        return self._finished_by_task
+
+    def finished_task_ids(self) -> collections.abc.KeysView[str]:
+        """The task_ids of the snapshot's finished instances."""
+        return self._by_task().keys()
+
+    def finished_of(self, task_ids: Iterable[str]) -> list[FinishedTI]:
+        """The snapshot's finished instances of these tasks (as filtering ``finished_tis`` would give)."""
+        by_task = self._by_task()
+        return [f for task_id in task_ids for f in by_task.get(task_id, ())]
 
 
 class Decision(NamedTuple):
@@ -136,28 +164,99 @@ class SchedulerDagRun:
     state: str = RUNNING
     clock: float = 0.0
     """Seconds since the run started: the scheduler's "now" (moved on only by waiting for retries)."""
+    # The instances of each task, {task_id: {map_index: TI}}, kept with ``tis`` (the table's index).
+    _tis_by_task: dict[str, dict[int, TI]] = field(default_factory=dict, repr=False)
+    # What the DAG's shape answers (relatives, setups, mapped groups, leaves), asked for again by every
+    # instance in every pass: the DAG does not change during a run, so each is worked out once.
+    _shape: dict[tuple, Any] = field(default_factory=dict, repr=False)
+    # An instance whose deps were not met, and which they left alone, gives the same answer until an
+    # instance of a task its deps read changes. ``_epoch`` counts evaluations (each with its snapshot);
+    # ``_changed_at[task_id]`` is the last evaluation during which such a change happened.
+    _epoch: int = field(default=0, repr=False)
+    _changed_at: dict[str, int] = field(default_factory=dict, repr=False)
+
+    # -- the DAG's shape, worked out once per run ---------------------------------------------------
+
+    def _shaped(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        try:
+            return self._shape[key]
+        except KeyError:
+            value = self._shape[key] = compute()
+            return value
+
+    def flat_relative_ids(self, task: Any, *, upstream: bool) -> set[str]:
+        """``task.get_flat_relative_ids(upstream=...)`` (do not change the set)."""
+        key = ("flat", task.task_id, upstream)
+        return self._shaped(key, lambda: task.get_flat_relative_ids(upstream=upstream))
+
+    def upstreams_only_setups(self, task: Any) -> list[Any]:
+        """``task.get_upstreams_only_setups()``."""
+        return self._shaped(("setups", task.task_id), lambda: list(task.get_upstreams_only_setups()))
+
+    def closest_mapped_task_group(self, task: Any) -> Any:
+        """``task.get_closest_mapped_task_group()``."""
+        return self._shaped(("group", task.task_id), task.get_closest_mapped_task_group)
+
+    def _readers(self) -> dict[str, set[str]]:
+        """{task_id: the tasks whose deps read its instances, states or XComs}.
+
+        The trigger rule, NotPreviouslySkippedDep and the mapped-upstream dep of an unmapped task outside
+        mapped groups, without setups and not a teardown, read its direct upstreams only; any other task
+        is taken to read every task upstream of it.
+        """
+
+        def compute() -> dict[str, set[str]]:
+            readers: dict[str, set[str]] = {}
+            for task in self.dag.task_dict.values():
+                reads = set(task.upstream_task_ids)
+                if (
+                    task.is_teardown
+                    or task.is_mapped
+                    or self.closest_mapped_task_group(task) is not None
+                    or self.upstreams_only_setups(task)
+                ):
+                    reads |= self.flat_relative_ids(task, upstream=True)
+                for upstream_id in reads:
+                    readers.setdefault(upstream_id, set()).add(task.task_id)
+            return readers
+
+        return self._shaped(("readers",), compute)
+
+    def changed(self, task_id: str) -> None:
+        """An instance of ``task_id`` changed (state, created, renumbered, removed)."""
+        epoch = self._epoch
+        self._changed_at[task_id] = epoch
+        for reader in self._readers().get(task_id, ()):
+            self._changed_at[reader] = epoch
 
     # -- the task_instance table --------------------------------------------------------------------
 
     def tis_of(self, task_id: str) -> list[TI]:
-        return sorted((ti for ti in self.tis.values() if ti.task_id == task_id), key=lambda t: t.map_index)
+        by_index = self._tis_by_task.get(task_id, {})
+        return [by_index[i] for i in sorted(by_index)]
 
     def get_task_instances(self) -> list[TI]:
         """Every instance, ordered as ``DagRun.fetch_task_instances`` orders them (task_id, map_index)."""
         return sorted(self.tis.values(), key=lambda t: (t.task_id, t.map_index))
 
     def add_ti(self, task_id: str, map_index: int, state: str | None = None) -> TI:
-        ti = TI(task_id, map_index, state)
+        ti = TI(task_id, map_index, state, _run=self)
         self.tis[ti.key] = ti
+        self._tis_by_task.setdefault(task_id, {})[map_index] = ti
+        self.changed(task_id)
         return ti
 
     def renumber(self, ti: TI, map_index: int) -> None:
-        del self.tis[ti.key]
+        self.remove(ti)
         ti.map_index = map_index
         self.tis[ti.key] = ti
+        self._tis_by_task.setdefault(ti.task_id, {})[map_index] = ti
+        self.changed(ti.task_id)
 
     def remove(self, ti: TI) -> None:
         del self.tis[ti.key]
+        del self._tis_by_task[ti.task_id][ti.map_index]
+        self.changed(ti.task_id)
 
     def set_state(self, ti: TI, state: str, ctx: DepContext | None = None) -> bool:
         """``TaskInstance.set_state``: whether the state changed."""
@@ -218,11 +317,25 @@ class SchedulerDagRun:
     def _snapshot(finished: list[TI]) -> list[FinishedTI]:
         return [FinishedTI(t.task_id, t.map_index, t.state) for t in finished if t.state is not None]
 
+    def new_dep_context(self, finished: list[TI], **flags: bool) -> DepContext:
+        self._epoch += 1
+        return DepContext(finished_tis=self._snapshot(finished), epoch=self._epoch, **flags)
+
     def are_dependencies_met(self, ti: TI, ctx: DepContext) -> bool:
+        # An instance with no state, found not ready before and left alone, is not ready now either
+        # while nothing its deps read has changed since (its retry and reschedule deps pass).
+        if (
+            ti.state is None
+            and ti._unmet_since is not None
+            and self._changed_at.get(ti.task_id, -1) < ti._unmet_since
+        ):
+            return False
+        before = ti.state
         # Every dep is evaluated, as get_failed_dep_statuses does: each may set the state.
         met = True
         for dep in _DEPS:
             met = dep(ti, self, ctx) and met
+        ti._unmet_since = ctx.epoch if not met and before is None and ti.state is None else None
         return met
 
     def _expand_mapped_task_if_needed(self, ti: TI) -> list[TI] | None:
@@ -240,7 +353,7 @@ class SchedulerDagRun:
         ready: list[TI] = []
         if not schedulable:
             return ready, False, False
-        ctx = DepContext(finished_tis=self._snapshot(finished))
+        ctx = self.new_dep_context(finished)
         old_states: list[tuple[TI, str | None]] = []
         queue = list(schedulable)  # expansions append their new instances, checked in this pass too
         expansion_happened = False
@@ -270,11 +383,7 @@ class SchedulerDagRun:
 
     def _are_premature_tis(self, unfinished: list[TI], finished: list[TI]) -> tuple[bool, bool]:
         # Instances waiting out a retry delay or a sensor's poke interval count as runnable.
-        ctx = DepContext(
-            finished_tis=self._snapshot(finished),
-            ignore_in_retry_period=True,
-            ignore_in_reschedule_period=True,
-        )
+        ctx = self.new_dep_context(finished, ignore_in_retry_period=True, ignore_in_reschedule_period=True)
         runnable = any(self.are_dependencies_met(ut, ctx) for ut in unfinished)
         return runnable, ctx.have_changed_ti_states
 
@@ -291,9 +400,11 @@ class SchedulerDagRun:
                     return False
             return not task.is_teardown or task.on_failure_fail_dagrun
 
-        leaf_ids = {t.task_id for t in dag.tasks if is_effective_leaf(t)}
-        if not leaf_ids:
-            leaf_ids = {t.task_id for t in dag.tasks if not t.downstream_list}
+        def leaves() -> set[str]:
+            leaf_ids = {t.task_id for t in dag.tasks if is_effective_leaf(t)}
+            return leaf_ids or {t.task_id for t in dag.tasks if not t.downstream_list}
+
+        leaf_ids = self._shaped(("leaves",), leaves)
         return [ti for ti in tis if ti.task_id in leaf_ids and ti.state != REMOVED]
 
     def update_state(self) -> list[TI]:

@@ -113,7 +113,7 @@ def get_mapped_ti_count(node: Any, dr: SchedulerDagRun) -> int:
     """How many instances a task (or a task group) has in this run; NotMapped / NotFullyPopulated."""
     if isinstance(node, _compat.MappedTaskGroup) or not hasattr(node, "task_id"):
         return _group_count(node, dr)
-    group = node.get_closest_mapped_task_group()
+    group = dr.closest_mapped_task_group(node)
     if not node.is_mapped:
         if group is None:
             raise NotMapped(node.task_id)
@@ -186,7 +186,7 @@ def mapped_task_upstream_dep(ti: TI, dr: SchedulerDagRun) -> bool:
     task = dr.dag.task_dict[ti.task_id]
     if task.is_mapped:
         dependencies = list(task.iter_mapped_dependencies())
-    elif (group := task.get_closest_mapped_task_group()) is not None:
+    elif (group := dr.closest_mapped_task_group(task)) is not None:
         dependencies = list(group.iter_mapped_dependencies())
     else:
         return True

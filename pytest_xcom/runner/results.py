@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pytest_xcom.logs import TaskLogs
 from pytest_xcom.store import XComStore
 
 __all__ = ["DagRunResult", "TaskRunResult"]
@@ -26,6 +27,9 @@ class TaskRunResult:
     rendered: dict[str, Any] = field(default_factory=dict, repr=False)
     """The task's template fields as ``execute`` received them ({} if it never got that far); a
     :class:`~pytest_xcom.render.RenderedFields`, whose ``.shown`` is what the Rendered Template view shows."""
+    logs: TaskLogs = field(default_factory=TaskLogs, repr=False)
+    """The try's log lines as the worker wrote them (``.messages``, ``.text``; each line ``.level``,
+    ``.event``, ``.fields``); captured, not printed."""
 
     @property
     def ok(self) -> bool:
@@ -57,3 +61,8 @@ class DagRunResult:
         except KeyError:
             ran = sorted({t for t, _ in self.tasks})
             raise KeyError(f"task {task_id!r} did not run unmapped in this DAG run; ran: {ran}") from None
+
+    def logs(self, task_id: str, map_index: int = -1) -> TaskLogs:
+        """The log lines of a task instance's last try in this run (empty if it never ran)."""
+        result = self.tasks.get((task_id, map_index))
+        return result.logs if result is not None else TaskLogs()

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pytest_xcom import _arguments, _compat, _msgs, triggerer
+from pytest_xcom import _arguments, _compat, _msgs, logs, triggerer
 from pytest_xcom._process import worker_globals_restored
 from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
+from pytest_xcom.logs import TaskLogs
 from pytest_xcom.render import RenderedFields
 from pytest_xcom.runner.results import TaskRunResult
 from pytest_xcom.runner.states import DEFERRED, FAILED, UP_FOR_RETRY
@@ -72,6 +73,7 @@ def run_task_instance(
     comms = store.channel()
     events: list[Any] = []
     resume: tuple[str, dict] | None = None
+    log_lines: list[bytes] = []  # the try's, across a deferral (the trigger logs to the triggerer)
     while True:
         comms.events.clear()
         ti = make_task_instance(
@@ -86,7 +88,9 @@ def run_task_instance(
             resume=resume,
         )
         triggerer.set_reschedule_count(ti, reschedule_count)
-        state, error = _attempt(ti)
+        with logs.captured() as attempt_lines:
+            state, error = _attempt(ti)
+        log_lines += attempt_lines
         events.extend(comms.events)
         defer = next((m for m in comms.events if type(m).__name__ == "DeferTask"), None)
         if run_triggers and state == DEFERRED and defer is not None:
@@ -106,6 +110,7 @@ def run_task_instance(
         error=error,
         try_number=try_number,
         ti=ti,
+        logs=TaskLogs(log_lines),
     )
     return result, events
 
@@ -208,6 +213,7 @@ class TaskRunner:
                 try_number=try_number,
                 run_triggers=False,
             )
+        store.note_result(result)
         return result
 
 

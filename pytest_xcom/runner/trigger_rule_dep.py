@@ -73,7 +73,7 @@ def trigger_rule_dep(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> bool:
 
 def _evaluate_trigger_rule(ti: TI, task: Any, dr: SchedulerDagRun, ctx: DepContext) -> bool:
     dag = dr.dag
-    in_mapped_group = task.get_closest_mapped_task_group() is not None
+    in_mapped_group = dr.closest_mapped_task_group(task) is not None
 
     @functools.cache
     def _get_expanded_ti_count() -> int:
@@ -128,7 +128,7 @@ def _evaluate_trigger_rule(ti: TI, task: Any, dr: SchedulerDagRun, ctx: DepConte
         return count
 
     def _finished_relevant(relevant_ids: collections.abc.Set[str]) -> list[Any]:
-        return [x for x in ctx.finished_tis if _is_relevant_upstream(x, relevant_ids)]
+        return [x for x in ctx.finished_of(relevant_ids) if _is_relevant_upstream(x, relevant_ids)]
 
     def _evaluate_setup_constraint(relevant_setups: dict[str, Any]) -> collections.abc.Iterator[bool]:
         """Yields, for a failing status, whether it changed ti's state."""
@@ -239,12 +239,12 @@ def _evaluate_trigger_rule(ti: TI, task: Any, dr: SchedulerDagRun, ctx: DepConte
 
     def _evaluate_teardown_scope() -> bool:
         setup_ids = {t.task_id for t in task.upstream_list if t.is_setup}
-        indirect_ids = task.get_flat_relative_ids(upstream=True) - set(task.upstream_task_ids)
+        indirect_ids = dr.flat_relative_ids(task, upstream=True) - set(task.upstream_task_ids)
         if not indirect_ids:
             return True
         in_scope = set()
         for setup_id in setup_ids:
-            in_scope |= indirect_ids & dag.task_dict[setup_id].get_flat_relative_ids(upstream=False)
+            in_scope |= indirect_ids & dr.flat_relative_ids(dag.task_dict[setup_id], upstream=False)
         if not in_scope:
             return True
         done = len(_finished_relevant(in_scope))
@@ -256,7 +256,7 @@ def _evaluate_trigger_rule(ti: TI, task: Any, dr: SchedulerDagRun, ctx: DepConte
 
     if not task.is_teardown:
         met = True
-        if relevant_setups := {t.task_id: t for t in task.get_upstreams_only_setups()}:
+        if relevant_setups := {t.task_id: t for t in dr.upstreams_only_setups(task)}:
             for changed in _evaluate_setup_constraint(relevant_setups):
                 met = False
                 if changed:
