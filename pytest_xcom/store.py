@@ -82,6 +82,7 @@ class XComStore:
     """Explanations of pulls that found nothing, shown when a test fails."""
     _channel: Any = field(default=None, repr=False)
     _pending_runs: dict[tuple[str, str], datetime | None] = field(default_factory=dict, repr=False)
+    _dag_runs: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     # -- runs ---------------------------------------------------------------------------------------
 
@@ -377,3 +378,19 @@ class XComStore:
         found.sort(key=self._recency, reverse=True)
         found.sort(key=lambda item: item[0].map_index)  # stable: newest first within a map index
         return [row.json for _, row in found]
+
+    # -- DAG runs run_dag made, for later runs (depends_on_past, prev_*_success) ------------------------
+
+    def record_dag_run(self, dag_id: str, run_id: str, dag_run: Any) -> None:
+        """Keep ``dag_run`` (the runner's view of a run: its state and task instances) for later runs."""
+        self._dag_runs[(dag_id, run_id)] = dag_run
+
+    def earlier_dag_runs(self, dag_id: str, before: datetime) -> list[Any]:
+        """The recorded runs of ``dag_id`` dated before ``before``, latest first (a run dag.test() would
+        have deleted, because a later one had its date, is gone)."""
+        dated = [
+            (self._runs[key], dag_run)
+            for key, dag_run in self._dag_runs.items()
+            if key[0] == dag_id and self._runs.get(key) is not None and self._runs[key] < before
+        ]
+        return [dag_run for _, dag_run in sorted(dated, key=lambda item: item[0], reverse=True)]
