@@ -275,7 +275,10 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
 
     def _get_xcom_slice(self, msg: Any) -> Any:
         served = self._served_or_404(msg, "GET", "slice", "/slice")
-        rows = self.store.find_all_json(*served, msg.include_prior_dates)
+        if msg.include_prior_dates:
+            rows = self.store.find_prior_json(*served)
+        else:
+            rows = self.store.find_all_json(*served)
         if not rows:
             self._note_miss(msg, -1)
         values = [json.loads(row) for row in rows][slice(msg.start, msg.stop, msg.step)]

@@ -394,3 +394,15 @@ class XComStore:
             if key[0] == dag_id and self._runs.get(key) is not None and self._runs[key] < before
         ]
         return [dag_run for _, dag_run in sorted(dated, key=lambda item: item[0], reverse=True)]
+
+    def find_prior_json(self, dag_id: str, run_id: str, task_id: str, key: str) -> list[str]:
+        """Every row of this XCom in this run and the DAG's earlier ones, as the /slice endpoint with
+        include_prior_dates answers: ordered by map_index only (the route drops get_many's ORDER BY), so
+        the database orders a map index's rows from several runs; SQLite gives them as written."""
+        runs = self._visible_runs(dag_id, run_id, True)
+        found = [
+            (ident.map_index, row.seq, row.json)
+            for ident, row in self._rows.items()
+            if ident.run_id in runs and (ident.dag_id, ident.task_id, ident.key) == (dag_id, task_id, key)
+        ]
+        return [json_text for _, _, json_text in sorted(found)]

@@ -8,16 +8,21 @@ import os
 from airflow.sdk import DAG, task
 
 
+def _text(state):
+    return None if state is None else str(getattr(state, "value", state))
+
+
 def _record(name):
     def callback(context):
         ti = context.get("ti")
         line = {
+            "dag_id": context["dag"].dag_id,
             "callback": name,
             "reason": context["reason"],
             "run_id": context["run_id"],
             "task_id": ti.task_id if ti is not None else None,
             "map_index": ti.map_index if ti is not None else None,
-            "dag_run_state": str(getattr(context.get("dag_run"), "state", None)),
+            "dag_run_state": _text(getattr(context.get("dag_run"), "state", None)),
             "has_logical_date": "logical_date" in context,
         }
         with open(os.environ["PYTEST_XCOM_CALLBACK_LOG"], "a") as f:
