@@ -18,6 +18,9 @@ judge against the DAG's earlier runs there. Where Airflow would leave the run ru
 instance held by an earlier run; dag.test() loops, sleeping), run_dag returns the run ``running``, with
 ``result.waiting`` naming what holds each instance without a state.
 
+Deadlines (``DAG(deadline=...)``) are recorded when the run is created and looked at before each
+pass, on the run's clock (:mod:`.deadlines`).
+
 When the run ends, the DAG's ``on_success_callback`` / ``on_failure_callback`` is called as the DAG
 processor calls it (:mod:`.callbacks`); ``result.dag_callbacks`` lists the calls.
 
@@ -40,6 +43,7 @@ from pytest_xcom.comms import installed
 from pytest_xcom.context import RunInfo
 from pytest_xcom.runner.callbacks import DagCallbackRun, run_dag_callbacks
 from pytest_xcom.runner.dagrun import TI, SchedulerDagRun
+from pytest_xcom.runner.deadlines import check_deadlines, create_deadlines
 from pytest_xcom.runner.results import DagRunResult
 from pytest_xcom.runner.states import (
     FAILED,
@@ -143,10 +147,12 @@ def run_passes(dr: SchedulerDagRun, conf: dict | None, clock: triggerer.RunClock
     idle = 0
     while dr.state == RUNNING:
         before = [(ti.key, ti.state) for ti in dr.tis.values()]
+        if dr.deadlines:
+            check_deadlines(dr, dr.deadlines, dr.created + timedelta(seconds=dr.clock))
         dr.held = {}
         schedulable = dr.update_state()
         if dr.state != RUNNING:
-            dr.end_date = timezone.utcnow()
+            dr.end_date = max(timezone.utcnow(), dr.created + timedelta(seconds=dr.clock))
             return run_dag_callbacks(dr)
         for ti in schedulable:
             if ti.state != UP_FOR_RESCHEDULE:
@@ -211,6 +217,7 @@ class DagRunner:
             dag=dag, run=run, store=self.store, conf=conf, start_date=run.logical_date or run.run_after
         )
         self.store.record_dag_run(run.dag_id, run.run_id, dr)
+        dr.deadlines = create_deadlines(dr, dr.created)
         dr.verify_integrity(t for t in dag.task_dict.values() if _in_run(t, run))
         clock = triggerer.RunClock()
         previous = comms.ti_count, comms.reschedule_start, comms.dag_run
@@ -236,6 +243,7 @@ class DagRunner:
             store=self.store,
             waiting=waiting(dr) if dr.state == RUNNING else {},
             dag_callbacks=callbacks,
+            deadlines=dr.deadlines,
         )
 
 

@@ -143,6 +143,12 @@ _DEPS: tuple[_Dep, ...] = (
 )
 
 
+def _utcnow() -> datetime:
+    from pytest_xcom._compat import timezone
+
+    return timezone.utcnow()
+
+
 @dataclass(eq=False)
 class SchedulerDagRun:
     """The scheduler's view of one DAG run: its task instances, their states and the run's state."""
@@ -161,6 +167,10 @@ class SchedulerDagRun:
     """Instances depends_on_past holds back, with PrevDagrunDep's reason."""
     callback: DagCallback | None = None
     """Set by the ``update_state`` that ends the run, when the DAG has a callback for how it ended."""
+    created: datetime = field(default_factory=lambda: _utcnow())
+    """When the run was created (queued), on the wall clock; its clock counts from here."""
+    deadlines: list[Any] = field(default_factory=list)
+    """The run's :class:`~pytest_xcom.runner.deadlines.RunDeadline` s."""
 
     # -- earlier runs of the DAG ----------------------------------------------------------------------
 

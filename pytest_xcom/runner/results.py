@@ -66,6 +66,9 @@ class DagRunResult:
     dag_callbacks: list[Any] = field(default_factory=list, repr=False)
     """The DAG's on_success_callback / on_failure_callback calls at the end of the run
     (:class:`~pytest_xcom.runner.callbacks.DagCallbackRun`: name, reason, task_id, error)."""
+    deadlines: list[Any] = field(default_factory=list)
+    """The run's deadlines (``DAG(deadline=...)``): :class:`~pytest_xcom.runner.deadlines.RunDeadline`
+    with ``deadline_time``, ``missed`` (its callback was called, on the run's clock) and ``error``."""
 
     def __getitem__(self, task_id: str) -> TaskRunResult:
         """The result of an unmapped task (``result["extract"].return_value``)."""
