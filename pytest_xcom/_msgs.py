@@ -462,4 +462,9 @@ def held_by_earlier_run(reason: str, previous_run_id: str) -> str:
 
 
 def waits_for_upstream(task_ids: list[str]) -> str:
+    if not task_ids:
+        return (
+            "its dependencies cannot be met; Airflow does not fail the run as deadlocked while a task "
+            "with depends_on_past (or a max_active_tis_per_dag/dagrun limit) is unfinished"
+        )
     return f"waits for its upstream task(s) {_quoted(task_ids)}, which cannot run yet"

@@ -350,12 +350,9 @@ class SchedulerDagRun:
         """Decide what can be scheduled now and the run's state; the instances to schedule."""
         info = self.task_instance_scheduling_decisions()
         unfinished = info.unfinished_tis
-        tasks = [self.dag.task_dict[t.task_id] for t in unfinished]
         should_schedule = (
             bool(unfinished)
-            and not any(getattr(task, "depends_on_past", False) for task in tasks)
-            and all(getattr(task, "max_active_tis_per_dag", None) is None for task in tasks)
-            and all(getattr(task, "max_active_tis_per_dagrun", None) is None for task in tasks)
+            and not self.deadlock_check_off(unfinished)
             and all(t.state != DEFERRED for t in unfinished)
         )
         are_runnable_tasks = True
@@ -387,6 +384,17 @@ class SchedulerDagRun:
             )
             self._request_callback(False, "all_tasks_deadlocked", blocking)
         return info.schedulable_tis
+
+    def deadlock_check_off(self, unfinished: list[TI]) -> bool:
+        """Whether Airflow skips the deadlock check: an unfinished instance's task has depends_on_past or
+        a max_active_tis_per_dag(run) limit, so a run none of whose instances can run stays running."""
+        tasks = [self.dag.task_dict[t.task_id] for t in unfinished]
+        return any(
+            getattr(task, "depends_on_past", False)
+            or getattr(task, "max_active_tis_per_dag", None) is not None
+            or getattr(task, "max_active_tis_per_dagrun", None) is not None
+            for task in tasks
+        )
 
     @staticmethod
     def _last_finished(tis: list[TI], state: str) -> TI | None:
