@@ -23,6 +23,7 @@ its error, and in both cases a fresh child goes on with the rest.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
@@ -39,7 +40,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -107,6 +108,8 @@ class DagTestCall:
     task_states: dict[tuple[str, int], str]
     xcoms: dict[tuple[str, int, str], Any]
     seconds: float
+    #: (task_id, map_index) -> the task_instance's ``rendered_map_index`` (None for most unmapped tasks)
+    rendered_map_indexes: dict[tuple[str, int], str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,10 @@ class DagTestRequest:
     logical_date: datetime | None = None
     conf: dict[str, Any] | None = None
     repeat: int = 1
+    #: dag.test() waits (one second, then looks again) for ever when a task can never run, e.g. held by
+    #: depends_on_past; with this set, a call gives up after that many waits and its run is reported
+    #: as it was left (``running``). Waits for a retry count too: keep it above the DAG's retry delays.
+    max_waits: int | None = None
 
 
 def run_dag_test(
@@ -326,6 +333,7 @@ class _Batch:
                     "logical_date": request.logical_date,
                     "conf": request.conf,
                     "repeat": request.repeat,
+                    "max_waits": request.max_waits,
                 }
             )
         dag_dirs = list(dict.fromkeys(p.parent for p in self.paths))
@@ -385,6 +393,7 @@ class _Batch:
                 task_states=call["task_states"],
                 xcoms={key: _decode_xcom(entry) for key, entry in call["xcoms"].items()},
                 seconds=call["seconds"],
+                rendered_map_indexes=call.get("rendered_map_indexes", {}),
             )
             for call in payload["calls"]
         )
@@ -714,10 +723,13 @@ def _run_item(item: dict[str, Any]) -> dict[str, Any]:
         if item["logical_date"] is not None:
             kwargs["logical_date"] = item["logical_date"] + timedelta(days=i)
         mark = time.perf_counter()
-        with worker_globals_restored():
-            dag_run = dag.test(run_conf=item["conf"], **kwargs)
+        with worker_globals_restored(), _waits_bounded(item.get("max_waits")):
+            try:
+                run_id = dag.test(run_conf=item["conf"], **kwargs).run_id
+            except _GaveUpWaiting:
+                run_id = _latest_run_id(item["dag_id"])
         calls.append({"seconds": time.perf_counter() - mark})
-        run_ids.append(dag_run.run_id)
+        run_ids.append(run_id)
 
     mark = time.perf_counter()
     collected = _collect(item["dag_id"], run_ids)
@@ -731,6 +743,44 @@ def _run_item(item: dict[str, Any]) -> dict[str, Any]:
         "setup_seconds": timings["load_dag"],
         "timings": timings,
     }
+
+
+class _GaveUpWaiting(Exception):
+    """dag.test() waited as often as allowed for a task that cannot run."""
+
+
+@contextlib.contextmanager
+def _waits_bounded(max_waits: int | None) -> Iterator[None]:
+    # dag.test()'s loop sleeps through ``time.sleep`` when nothing can run; only its own calls count.
+    if max_waits is None:
+        yield
+        return
+    real_sleep, waits = time.sleep, 0
+
+    def sleep(seconds: float) -> None:
+        nonlocal waits
+        caller = sys._getframe(1).f_code
+        if caller.co_name == "test" and caller.co_filename.endswith(os.path.join("definitions", "dag.py")):
+            waits += 1
+            if waits > max_waits:
+                raise _GaveUpWaiting
+        real_sleep(seconds)
+
+    time.sleep = sleep  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        time.sleep = real_sleep  # type: ignore[assignment]
+
+
+def _latest_run_id(dag_id: str) -> str:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        query = select(DagRun.run_id).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).limit(1)
+        return session.scalars(query).one()
 
 
 def _accept_bodies_without_content_type() -> None:
@@ -858,12 +908,12 @@ def _collect(dag_id: str, run_ids: list[str]) -> dict[str, Any]:
         calls = []
         for run_id in run_ids:
             run = dag_runs[run_id]
-            task_states = {
-                (ti.task_id, ti.map_index): _state(ti.state)
-                for ti in session.scalars(
+            tis = list(
+                session.scalars(
                     select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
                 )
-            }
+            )
+            task_states = {(ti.task_id, ti.map_index): _state(ti.state) for ti in tis}
             xcoms = {
                 (row.task_id, row.map_index, row.key): _encode_xcom(XCom, row)
                 for row in session.scalars(
@@ -877,6 +927,7 @@ def _collect(dag_id: str, run_ids: list[str]) -> dict[str, Any]:
                     "logical_date": run.logical_date,
                     "task_states": task_states,
                     "xcoms": xcoms,
+                    "rendered_map_indexes": {(ti.task_id, ti.map_index): ti.rendered_map_index for ti in tis},
                 }
             )
         first = dag_runs[run_ids[0]]

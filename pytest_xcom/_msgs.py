@@ -439,3 +439,36 @@ HYPOTHESIS_EXTRA_MISSING = (
     "pytest_xcom.strategies needs hypothesis, which comes with an extra: "
     "pip install 'pytest-xcom[hypothesis]'"
 )
+# -- run-level: earlier runs, DAG callbacks ---------------------------------------------------------
+# PrevDagrunDep's reasons, in Airflow's words (airflow/ti_deps/deps/prev_dagrun_dep.py).
+PREV_TI_NOT_RUN = (
+    "depends_on_past is true for this task's DAG, but the previous task instance has not run yet."
+)
+PREV_DOWNSTREAM_UNFINISHED = (
+    "The tasks downstream of the previous task instance(s) haven't completed, and wait_for_downstream "
+    "is True."
+)
+
+
+def prev_tis_unsuccessful(count: int) -> str:
+    return (
+        f"depends_on_past is true for this task, but {count} previous task instance(s) are not in a "
+        "successful state."
+    )
+
+
+def held_by_earlier_run(reason: str, previous_run_id: str) -> str:
+    return (
+        f"{reason} (previous run: {previous_run_id!r}). Airflow leaves this task unscheduled and the run "
+        "running until that run's instances succeed; run_dag returns instead of waiting for ever. "
+        "Use another store (or dag_id) for an independent run."
+    )
+
+
+def waits_for_upstream(task_ids: list[str]) -> str:
+    if not task_ids:
+        return (
+            "its dependencies cannot be met; Airflow does not fail the run as deadlocked while a task "
+            "with depends_on_past (or a max_active_tis_per_dag/dagrun limit) is unfinished"
+        )
+    return f"waits for its upstream task(s) {_quoted(task_ids)}, which cannot run yet"

@@ -16,6 +16,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple
 from urllib.parse import unquote
 
@@ -169,6 +170,9 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     """Answers GetTICount; set by the DAG runner, which knows how many instances each task has."""
     reschedule_start: Callable[[Any], Any] | None = None
     """Answers GetTaskRescheduleStartDate (task instance id -> first start); set by the DAG runner."""
+    dag_run: tuple[str, Any] | None = None
+    """(dag_id, logical_date) of the run whose tasks are talking; set by the DAG runner, whose earlier
+    runs in the store answer GetPrevSuccessfulDagRun."""
     # The API server answers each request in a transaction; here one request at a time is answered, so
     # a task's threads (or tests running tasks from threads) never see the store half-written.
     _server_lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
@@ -294,7 +298,10 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
 
     def _get_xcom_slice(self, msg: Any) -> Any:
         served = self._served_or_404(msg, "GET", "slice", "/slice")
-        rows = self.store.find_all_json(*served, msg.include_prior_dates)
+        if msg.include_prior_dates:
+            rows = self.store.find_prior_json(*served)
+        else:
+            rows = self.store.find_all_json(*served)
         if not rows:
             self._note_miss(msg, -1)
         values = [json.loads(row) for row in rows][slice(msg.start, msg.stop, msg.step)]
@@ -368,8 +375,52 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         return m.InactiveAssetsResult(inactive_assets=[])
 
     def _get_prev_successful_dag_run(self, msg: Any) -> Any:
-        # A test's run has no earlier successful run: prev_*_success resolve to None.
-        return m.PrevSuccessfulDagRunResult()
+        # The latest successful run before the task's own, among the run_dag runs in the store; a task
+        # outside run_dag (task_context, run_task) has none: prev_*_success resolve to None.
+        if self.dag_run is None or self.dag_run[1] is None:
+            return m.PrevSuccessfulDagRunResult()
+        earlier = self.store.earlier_dag_runs(*self.dag_run)
+        found = next((run for run in earlier if run.state == "success"), None)
+        if found is None:
+            return m.PrevSuccessfulDagRunResult()
+        start, end = found.run.data_interval or (None, None)
+        return m.PrevSuccessfulDagRunResult(
+            data_interval_start=start,
+            data_interval_end=end,
+            start_date=found.start_date,
+            end_date=found.end_date,
+        )
+
+    def _get_previous_dag_run(self, msg: Any) -> Any:
+        earlier = self.store.earlier_dag_runs(msg.dag_id, msg.logical_date)
+        found = next((run for run in earlier if not msg.state or run.state == msg.state), None)
+        if found is None:
+            return m.PreviousDagRunResult(dag_run=None)
+        dag_run = found.run.dag_run(found.conf, found.state).model_copy(update={"end_date": found.end_date})
+        return m.PreviousDagRunResult(dag_run=dag_run)
+
+    def _get_previous_ti(self, msg: Any) -> Any:
+        # Without a logical_date the server looks at every run, the asking task's own included.
+        before = msg.logical_date or datetime.max.replace(tzinfo=UTC)
+        for run in self.store.earlier_dag_runs(msg.dag_id, before):
+            ti = run.tis.get((msg.task_id, msg.map_index))
+            if ti is not None and (not msg.state or ti.state == msg.state):
+                ended = ti.end_date is not None and ti.start_date is not None
+                return m.PreviousTIResult(
+                    task_instance={
+                        "task_id": ti.task_id,
+                        "dag_id": msg.dag_id,
+                        "run_id": run.run.run_id,
+                        "logical_date": run.run.logical_date,
+                        "start_date": ti.start_date,
+                        "end_date": ti.end_date,
+                        "state": ti.state,
+                        "try_number": ti.try_number,
+                        "map_index": ti.map_index,
+                        "duration": (ti.end_date - ti.start_date).total_seconds() if ended else None,
+                    }
+                )
+        return m.PreviousTIResult(task_instance=None)
 
     def _ignore(self, msg: Any) -> None:
         return None
@@ -396,6 +447,8 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         "ClearTaskStateStore": _clear_task_state,
         "ValidateInletsAndOutlets": _validate_inlets_and_outlets,
         "GetPrevSuccessfulDagRun": _get_prev_successful_dag_run,
+        "GetPreviousDagRun": _get_previous_dag_run,
+        "GetPreviousTI": _get_previous_ti,
         # Secrets masking happens in the supervisor's log forwarder, which a test does not have.
         "MaskSecret": _ignore,
     }

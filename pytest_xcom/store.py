@@ -91,6 +91,7 @@ class XComStore:
     _by_ti: dict[tuple, dict[_Ident, None]] = field(default_factory=dict, repr=False)
     _by_xcom: dict[tuple, dict[int, _Ident]] = field(default_factory=dict, repr=False)
     _results: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20), repr=False)
+    _dag_runs: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     # -- runs ---------------------------------------------------------------------------------------
 
@@ -429,3 +430,31 @@ class XComStore:
         found.sort(key=self._recency, reverse=True)
         found.sort(key=lambda item: item[0].map_index)  # stable: newest first within a map index
         return [row.json for _, row in found]
+
+    # -- DAG runs run_dag made, for later runs (depends_on_past, prev_*_success) ------------------------
+
+    def record_dag_run(self, dag_id: str, run_id: str, dag_run: Any) -> None:
+        """Keep ``dag_run`` (the runner's view of a run: its state and task instances) for later runs."""
+        self._dag_runs[(dag_id, run_id)] = dag_run
+
+    def earlier_dag_runs(self, dag_id: str, before: datetime) -> list[Any]:
+        """The recorded runs of ``dag_id`` dated before ``before``, latest first (a run dag.test() would
+        have deleted, because a later one had its date, is gone)."""
+        dated = [
+            (self._runs[key], dag_run)
+            for key, dag_run in self._dag_runs.items()
+            if key[0] == dag_id and self._runs.get(key) is not None and self._runs[key] < before
+        ]
+        return [dag_run for _, dag_run in sorted(dated, key=lambda item: item[0], reverse=True)]
+
+    def find_prior_json(self, dag_id: str, run_id: str, task_id: str, key: str) -> list[str]:
+        """Every row of this XCom in this run and the DAG's earlier ones, as the /slice endpoint with
+        include_prior_dates answers: ordered by map_index only (the route drops get_many's ORDER BY), so
+        the database orders a map index's rows from several runs; SQLite gives them as written."""
+        runs = self._visible_runs(dag_id, run_id, True)
+        found = [
+            (ident.map_index, row.seq, row.json)
+            for ident, row in self._rows.items()
+            if ident.run_id in runs and (ident.dag_id, ident.task_id, ident.key) == (dag_id, task_id, key)
+        ]
+        return [json_text for _, _, json_text in sorted(found)]

@@ -13,6 +13,17 @@ read each other: a task whose rule is already met (``one_success``, ``always``, 
 with an upstream it pulls from, and a branch may skip an instance already scheduled in its pass
 (dag.test() runs that one anyway, from its stale copy, and so does run_dag).
 
+Earlier runs: each run is recorded in the store, and ``depends_on_past`` / ``wait_for_downstream``
+judge against the DAG's earlier runs there. Where Airflow would leave the run running for ever (an
+instance held by an earlier run; dag.test() loops, sleeping), run_dag returns the run ``running``, with
+``result.waiting`` naming what holds each instance without a state.
+
+Deadlines (``DAG(deadline=...)``) are recorded when the run is created and looked at before each
+pass, on the run's clock (:mod:`.deadlines`).
+
+When the run ends, the DAG's ``on_success_callback`` / ``on_failure_callback`` is called as the DAG
+processor calls it (:mod:`.callbacks`); ``result.dag_callbacks`` lists the calls.
+
 Waiting: a task that fails with retries left is ``up_for_retry`` until its ``retry_delay`` (backed off,
 as Airflow computes it) has passed on the run's clock. Other tasks go on meanwhile, and see it
 ``up_for_retry``; when nothing else can run, the clock jumps to the next retry instead of sleeping.
@@ -26,11 +37,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pytest_xcom import _arguments, triggerer
+from pytest_xcom import _arguments, _msgs, triggerer
 from pytest_xcom._compat import SKIP_DOWNSTREAM_SPARES, timezone
 from pytest_xcom.comms import installed
 from pytest_xcom.context import RunInfo
+from pytest_xcom.runner.callbacks import DagCallbackRun, run_dag_callbacks
 from pytest_xcom.runner.dagrun import TI, SchedulerDagRun
+from pytest_xcom.runner.deadlines import check_deadlines, create_deadlines
 from pytest_xcom.runner.results import DagRunResult
 from pytest_xcom.runner.states import (
     FINISHED,
@@ -89,6 +102,7 @@ def _run_scheduled(dr: SchedulerDagRun, ti: TI, conf: dict | None, clock: trigge
     """dag.test()'s ``_run_task`` for one scheduled instance, its outcome written back to the row."""
     task = dr.dag.task_dict[ti.task_id]
     ti.state = RUNNING
+    ti.start_date = timezone.utcnow()
     result, events = run_task_instance(
         task,
         dr.run,
@@ -101,6 +115,7 @@ def _run_scheduled(dr: SchedulerDagRun, ti: TI, conf: dict | None, clock: trigge
     )
     _apply_skips(dr, events)
     ti.state, ti.result, ti.end = result.state, result, dr.clock
+    ti.end_date = timezone.utcnow()
     retry = next((m for m in events if type(m).__name__ == "RetryTask"), None)
     ti.retry_delay_override = getattr(retry, "retry_delay_seconds", None)
     reschedule = next((m for m in events if type(m).__name__ == "RescheduleTask"), None)
@@ -113,14 +128,30 @@ def _run_scheduled(dr: SchedulerDagRun, ti: TI, conf: dict | None, clock: trigge
         ti.reschedule_at = dr.clock + max(wait, 0.0)
 
 
-def run_passes(dr: SchedulerDagRun, conf: dict | None, clock: triggerer.RunClock) -> None:
-    """dag.test()'s loop: schedule, run what was scheduled, until the run has a final state."""
+def waiting(dr: SchedulerDagRun) -> dict[tuple[str, int], str]:
+    """What holds each unfinished instance of a run that cannot go on: an earlier run, or upstreams."""
+    unfinished = {ti.task_id for ti in dr.tis.values() if ti.state not in FINISHED}
+    return {
+        ti.key: dr.held.get(ti.key)
+        or _msgs.waits_for_upstream(sorted(dr.dag.task_dict[ti.task_id].upstream_task_ids & unfinished))
+        for ti in dr.get_task_instances()
+        if ti.state not in FINISHED
+    }
+
+
+def run_passes(dr: SchedulerDagRun, conf: dict | None, clock: triggerer.RunClock) -> list[DagCallbackRun]:
+    """dag.test()'s loop: schedule, run what was scheduled, until the run has a final state (or is held
+    by an earlier run for ever); the DAG callbacks the end of the run called."""
     idle = 0
     while dr.state == RUNNING:
         before = [(ti.key, ti.state) for ti in dr.tis.values()]
+        if dr.deadlines:
+            check_deadlines(dr, dr.deadlines, dr.created + timedelta(seconds=dr.clock))
+        dr.held = {}
         schedulable = dr.update_state()
         if dr.state != RUNNING:
-            break
+            dr.end_date = max(timezone.utcnow(), dr.created + timedelta(seconds=dr.clock))
+            return run_dag_callbacks(dr)
         for ti in schedulable:
             if ti.state != UP_FOR_RESCHEDULE:
                 ti.try_number += 1
@@ -142,6 +173,9 @@ def run_passes(dr: SchedulerDagRun, conf: dict | None, clock: triggerer.RunClock
             idle = 0
             continue
         idle += 1
+        unfinished = [ti for ti in dr.tis.values() if ti.state not in FINISHED]
+        if idle > _MAX_IDLE_PASSES and (dr.held or dr.deadlock_check_off(unfinished)):
+            return []  # Airflow waits (for the earlier run, or for ever): the run stays running
         if idle > _MAX_IDLE_PASSES:
             stuck = sorted(ti.key for ti in dr.tis.values() if ti.state not in FINISHED)
             raise RuntimeError(f"pytest_xcom's scheduler made no progress on {stuck}; please report this DAG")
@@ -178,16 +212,21 @@ class DagRunner:
         # As dag.test(): an earlier run at the same date is deleted, with its XComs, before this one.
         self.store.replace_run(run.dag_id, run.run_id, run.logical_date or run.run_after)
         comms = self.store.channel()
-        dr = SchedulerDagRun(dag=dag, run=run, store=self.store)
+        dr = SchedulerDagRun(
+            dag=dag, run=run, store=self.store, conf=conf, start_date=run.logical_date or run.run_after
+        )
+        self.store.record_dag_run(run.dag_id, run.run_id, dr)
+        dr.deadlines = create_deadlines(dr, dr.created)
         dr.verify_integrity(t for t in dag.task_dict.values() if _in_run(t, run))
         clock = triggerer.RunClock()
-        previous = comms.ti_count, comms.reschedule_start
+        previous = comms.ti_count, comms.reschedule_start, comms.dag_run
         comms.ti_count, comms.reschedule_start = dr.ti_count, clock.first_start
+        comms.dag_run = (run.dag_id, run.logical_date)
         try:
             with provided(comms, variables, connections), installed(comms):
-                run_passes(dr, conf, clock)
+                callbacks = run_passes(dr, conf, clock)
         finally:
-            comms.ti_count, comms.reschedule_start = previous
+            comms.ti_count, comms.reschedule_start, comms.dag_run = previous
         result = DagRunResult(
             dag_id=run.dag_id,
             run_id=run.run_id,
@@ -201,6 +240,9 @@ class DagRunner:
             },
             tasks={ti.key: ti.result for ti in dr.get_task_instances() if ti.result is not None},
             store=self.store,
+            waiting=waiting(dr) if dr.state == RUNNING else {},
+            dag_callbacks=callbacks,
+            deadlines=dr.deadlines,
         )
         self.store.note_result(result)
         return result

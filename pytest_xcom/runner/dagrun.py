@@ -14,7 +14,10 @@ generated DAG meets: MappedTaskUpstreamDep says upstream_failed (the list source
 trigger rule says skipped (``all_skipped`` with a failed upstream); dag.test() then gives either, by
 process (both are seen under different PYTHONHASHSEED values). :data:`_DEPS` lets the trigger rule,
 the rule the DAG's author wrote, speak last, and a branch's NotPreviouslySkippedDep after it.
-``depends_on_past`` (PrevDagrunDep) has no earlier run to look at and is not evaluated.
+``depends_on_past`` (PrevDagrunDep) looks at the earlier ``run_dag`` runs of the DAG recorded in the
+store; as in Airflow, an unfinished instance with ``depends_on_past`` (or a ``max_active_tis_per_*``
+limit) turns the deadlock check off, so a run held by an earlier one stays running (``held`` says why).
+When the run ends, ``callback`` is the DAG callback Airflow would call (``DagCallbackRequest``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import collections.abc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pytest_xcom.runner.mapped import (
@@ -47,6 +51,7 @@ from pytest_xcom.runner.states import (
 from pytest_xcom.runner.ti_deps import (
     not_in_retry_period_dep,
     not_previously_skipped_dep,
+    prev_dagrun_dep,
     ready_to_reschedule_dep,
 )
 from pytest_xcom.runner.trigger_rule_dep import trigger_rule_dep
@@ -56,7 +61,7 @@ if TYPE_CHECKING:
     from pytest_xcom.runner.results import TaskRunResult
     from pytest_xcom.store import XComStore
 
-__all__ = ["TI", "DepContext", "FinishedTI", "SchedulerDagRun"]
+__all__ = ["TI", "DagCallback", "DepContext", "FinishedTI", "SchedulerDagRun"]
 
 
 @dataclass(eq=False)
@@ -78,6 +83,9 @@ class TI:
     _run: SchedulerDagRun | None = field(default=None, repr=False)
     _unmet_since: int | None = field(default=None, repr=False)
     """The evaluation (``DepContext.epoch``) that last found this instance not ready and left it alone."""
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    """When the last try started and ended (the wall clock, as the task_instance table has them)."""
 
     @property
     def key(self) -> tuple[str, int]:
@@ -126,6 +134,15 @@ class DepContext:
         return [f for task_id in task_ids for f in by_task.get(task_id, ())]
 
 
+class DagCallback(NamedTuple):
+    """The DAG callback a finished run calls: success or failure, Airflow's reason, and the task
+    instance whose context the callback gets (None: a context of only dag and run_id)."""
+
+    success: bool
+    reason: str
+    ti: TI | None
+
+
 class Decision(NamedTuple):
     tis: list[TI]
     schedulable_tis: list[TI]
@@ -148,9 +165,16 @@ _DEPS: tuple[_Dep, ...] = (
     ready_to_reschedule_dep,  # Airflow adds it for an up_for_reschedule instance only; it passes for others
     not_in_retry_period_dep,
     _mapped_task_upstream,
+    prev_dagrun_dep,  # sets no state: where it stands among the others does not matter
     trigger_rule_dep,
     not_previously_skipped_dep,
 )
+
+
+def _utcnow() -> datetime:
+    from pytest_xcom._compat import timezone
+
+    return timezone.utcnow()
 
 
 @dataclass(eq=False)
@@ -228,6 +252,32 @@ class SchedulerDagRun:
         self._changed_at[task_id] = epoch
         for reader in self._readers().get(task_id, ()):
             self._changed_at[reader] = epoch
+    conf: dict | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    held: dict[tuple[str, int], str] = field(default_factory=dict)
+    """Instances depends_on_past holds back, with PrevDagrunDep's reason."""
+    callback: DagCallback | None = None
+    """Set by the ``update_state`` that ends the run, when the DAG has a callback for how it ended."""
+    created: datetime = field(default_factory=lambda: _utcnow())
+    """When the run was created (queued), on the wall clock; its clock counts from here."""
+    deadlines: list[Any] = field(default_factory=list)
+    """The run's :class:`~pytest_xcom.runner.deadlines.RunDeadline` s."""
+
+    # -- earlier runs of the DAG ----------------------------------------------------------------------
+
+    def earlier_dag_runs(self) -> list[SchedulerDagRun]:
+        """The DAG's earlier run_dag runs in the store, latest first."""
+        when = self.run.logical_date
+        return [] if when is None else self.store.earlier_dag_runs(self.run.dag_id, when)
+
+    def previous_dag_run(self) -> SchedulerDagRun | None:
+        """The run PrevDagrunDep compares with: the latest earlier one; with catchup the latest earlier
+        scheduled one, and every run here is a manual one."""
+        if getattr(self.dag, "catchup", False):
+            return None
+        earlier = self.earlier_dag_runs()
+        return earlier[0] if earlier else None
 
     # -- the task_instance table --------------------------------------------------------------------
 
@@ -411,7 +461,11 @@ class SchedulerDagRun:
         """Decide what can be scheduled now and the run's state; the instances to schedule."""
         info = self.task_instance_scheduling_decisions()
         unfinished = info.unfinished_tis
-        should_schedule = bool(unfinished) and all(t.state != DEFERRED for t in unfinished)
+        should_schedule = (
+            bool(unfinished)
+            and not self.deadlock_check_off(unfinished)
+            and all(t.state != DEFERRED for t in unfinished)
+        )
         are_runnable_tasks = True
         if should_schedule:
             are_runnable_tasks = bool(info.schedulable_tis or info.changed_tis)
@@ -424,8 +478,55 @@ class SchedulerDagRun:
         leaves = self._tis_for_dagrun_state(info.tis)
         if not unfinished and any(ti.state in FAILED_STATES for ti in leaves):
             self.state = FAILED
+            self._request_callback(False, "task_failure", self._last_finished(info.tis, FAILED))
         elif not unfinished and all(ti.state in SUCCESS_STATES for ti in leaves):
             self.state = SUCCESS
+            self._request_callback(True, "success", self._last_finished(info.tis, SUCCESS))
         elif should_schedule and not are_runnable_tasks:
             self.state = FAILED  # deadlock: unfinished instances none of which can ever run
+            finished_ids = {t.task_id for t in info.finished_tis}
+            blocking = next(
+                (
+                    t
+                    for t in unfinished
+                    if not self.dag.task_dict[t.task_id].upstream_task_ids.isdisjoint(finished_ids)
+                ),
+                None,
+            )
+            self._request_callback(False, "all_tasks_deadlocked", blocking)
         return info.schedulable_tis
+
+    def deadlock_check_off(self, unfinished: list[TI]) -> bool:
+        """Whether Airflow skips the deadlock check: an unfinished instance's task has depends_on_past or
+        a max_active_tis_per_dag(run) limit, so a run none of whose instances can run stays running."""
+        tasks = [self.dag.task_dict[t.task_id] for t in unfinished]
+        return any(
+            getattr(task, "depends_on_past", False)
+            or getattr(task, "max_active_tis_per_dag", None) is not None
+            or getattr(task, "max_active_tis_per_dagrun", None) is not None
+            for task in tasks
+        )
+
+    @staticmethod
+    def _last_finished(tis: list[TI], state: str) -> TI | None:
+        # max() keeps the first of equal end dates (a frozen clock), in the order the scheduler lists them.
+        ended = [t for t in tis if t.state == state]
+        return max(ended, key=lambda t: t.end_date or datetime.min.replace(tzinfo=UTC), default=None)
+
+    def _request_callback(self, success: bool, reason: str, deciding: TI | None) -> None:
+        from pytest_xcom import _compat
+
+        if not (self.dag.on_success_callback if success else self.dag.on_failure_callback):
+            return
+        rule = _compat.DAG_CALLBACK_TI
+        if rule == "deciding":
+            ti = deciding
+        else:
+            # DagRun.get_last_ti: the last of the run's instances, whatever decided the run.
+            listed = [t for t in self.tis.values() if t.state != REMOVED]
+            if rule == "task_id":
+                from natsort import natsorted
+
+                listed = natsorted(listed, key=lambda t: t.task_id)
+            ti = listed[-1] if listed else None
+        self.callback = DagCallback(success, reason, ti)

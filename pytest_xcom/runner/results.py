@@ -35,6 +35,17 @@ class TaskRunResult:
     def ok(self) -> bool:
         return self.state == "success"
 
+    @property
+    def rendered_map_index(self) -> str | None:
+        """The map index as Airflow stores and shows it: the rendered ``map_index_template`` if the task
+        has one, else the index itself as text for a mapped instance, else None."""
+        # The worker sends its last rendering with every state it reports; the task_instance column's
+        # getter falls back to str(map_index) when nothing was sent.
+        rendered = getattr(self.ti, "rendered_map_index", None)
+        if rendered is not None:
+            return rendered
+        return str(self.map_index) if self.map_index >= 0 else None
+
 
 @dataclass
 class DagRunResult:
@@ -53,6 +64,15 @@ class DagRunResult:
     xcoms: dict[tuple[str, int, str], Any]
     tasks: dict[tuple[str, int], TaskRunResult] = field(repr=False)
     store: XComStore = field(repr=False)
+    waiting: dict[tuple[str, int], str] = field(default_factory=dict)
+    """A run left ``running`` (held by an earlier run, where Airflow waits for ever): each instance
+    without a state, and what holds it."""
+    dag_callbacks: list[Any] = field(default_factory=list, repr=False)
+    """The DAG's on_success_callback / on_failure_callback calls at the end of the run
+    (:class:`~pytest_xcom.runner.callbacks.DagCallbackRun`: name, reason, task_id, error)."""
+    deadlines: list[Any] = field(default_factory=list)
+    """The run's deadlines (``DAG(deadline=...)``): :class:`~pytest_xcom.runner.deadlines.RunDeadline`
+    with ``deadline_time``, ``missed`` (its callback was called, on the run's clock) and ``error``."""
 
     def __getitem__(self, task_id: str) -> TaskRunResult:
         """The result of an unmapped task (``result["extract"].return_value``)."""

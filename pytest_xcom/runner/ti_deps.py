@@ -3,7 +3,9 @@
 - ``NotInRetryPeriodDep`` (airflow/ti_deps/deps/not_in_retry_period_dep.py), with
   ``TaskInstance.next_retry_datetime`` (airflow/models/taskinstance.py);
 - ``NotPreviouslySkippedDep`` (airflow/ti_deps/deps/not_previously_skipped_dep.py);
-- ``ReadyToRescheduleDep`` (airflow/ti_deps/deps/ready_to_reschedule.py).
+- ``ReadyToRescheduleDep`` (airflow/ti_deps/deps/ready_to_reschedule.py);
+- ``PrevDagrunDep`` (airflow/ti_deps/deps/prev_dagrun_dep.py): ``depends_on_past`` and
+  ``wait_for_downstream``, judged against the earlier ``run_dag`` runs of the DAG in the same store.
 
 Time is the run's own clock (:attr:`SchedulerDagRun.clock`, seconds since the run started): nothing
 sleeps, and when only waiting is left the clock jumps to the next retry, where dag.test() sleeps.
@@ -15,8 +17,8 @@ import hashlib
 import math
 from typing import TYPE_CHECKING
 
-from pytest_xcom import _compat
-from pytest_xcom.runner.states import SKIPPED, UP_FOR_RESCHEDULE, UP_FOR_RETRY
+from pytest_xcom import _compat, _msgs
+from pytest_xcom.runner.states import SKIPPED, SUCCESS, UP_FOR_RESCHEDULE, UP_FOR_RETRY
 
 if TYPE_CHECKING:
     from pytest_xcom.runner.dagrun import TI, DepContext, SchedulerDagRun
@@ -25,6 +27,7 @@ __all__ = [
     "next_retry_at",
     "not_in_retry_period_dep",
     "not_previously_skipped_dep",
+    "prev_dagrun_dep",
     "ready_to_reschedule_dep",
 ]
 
@@ -91,3 +94,37 @@ def ready_to_reschedule_dep(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> boo
     if ctx.ignore_in_reschedule_period or ti.state != UP_FOR_RESCHEDULE or ti.reschedule_at is None:
         return True
     return ti.reschedule_at <= dr.clock
+
+
+_PAST_SUCCESSFUL = (SKIPPED, SUCCESS)
+
+
+def prev_dagrun_dep(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> bool:
+    """``depends_on_past``: the task's instances in the previous run must have succeeded (or been
+    skipped), and with ``wait_for_downstream`` their direct downstream instances too.
+
+    Unfinished counts as unsuccessful, as in Airflow; the reason is kept in ``dr.held``.
+    """
+    task = dr.dag.task_dict[ti.task_id]
+    if not task.depends_on_past:
+        return True
+    previous = dr.previous_dag_run()
+    if previous is None:
+        return True  # the first run of the DAG (or, with catchup, no earlier scheduled run)
+    reason = None
+    prev_tis = previous.tis_of(ti.task_id)
+    if not prev_tis:
+        first_ever = not any(run.tis_of(ti.task_id) for run in dr.earlier_dag_runs())
+        if task.ignore_first_depends_on_past and first_ever:
+            return True
+        reason = _msgs.PREV_TI_NOT_RUN
+    elif unsuccessful := [t for t in prev_tis if t.state not in _PAST_SUCCESSFUL]:
+        reason = _msgs.prev_tis_unsuccessful(len(unsuccessful))
+    elif task.wait_for_downstream and any(
+        t.state not in _PAST_SUCCESSFUL for down in task.downstream_task_ids for t in previous.tis_of(down)
+    ):
+        reason = _msgs.PREV_DOWNSTREAM_UNFINISHED
+    if reason is None:
+        return True
+    dr.held[ti.key] = _msgs.held_by_earlier_run(reason, previous.run.run_id)
+    return False
