@@ -24,6 +24,7 @@ from pydantic import TypeAdapter
 from pytest_xcom import _compat, _msgs, _process
 from pytest_xcom._compat import ErrorResponse, ErrorType
 from pytest_xcom._compat import comms_messages as m
+from pytest_xcom.deployment import Deployment
 from pytest_xcom.store import XComStore
 
 __all__ = ["InMemorySupervisorComms", "ServerError", "installed"]
@@ -146,6 +147,10 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     """Answers GetTICount; set by the DAG runner, which knows how many instances each task has."""
     reschedule_start: Callable[[Any], Any] | None = None
     """Answers GetTaskRescheduleStartDate (task instance id -> first start); set by the DAG runner."""
+    deployment: Deployment = attrs.field(factory=Deployment)
+    """Triggered DAG runs, assets and asset events: the rest of the deployment the tasks talk to."""
+    task_states: Callable[[Any], dict[str, dict[str, Any]]] | None = None
+    """Answers GetTaskStates ({run_id: {task key: state}}); set by the DAG runner."""
     # The API server answers each request in a transaction; here one request at a time is answered, so
     # a task's threads (or tests running tasks from threads) never see the store half-written.
     _server_lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
@@ -351,6 +356,79 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     def _ignore(self, msg: Any) -> None:
         return None
 
+    # -- a whole deployment: triggered runs, assets ---------------------------------------------------
+
+    def _succeed_task(self, msg: Any) -> None:
+        # The API server registers the task's asset events as it marks it successful.
+        self.deployment.register_outcome(msg, _compat.timezone.utcnow())
+        self.events.append(msg)
+
+    def _trigger_dag_run(self, msg: Any) -> Any:
+        if not self.deployment.trigger(msg):
+            return ErrorResponse(error=ErrorType.DAGRUN_ALREADY_EXISTS)
+        return m.OKResponse(ok=True)
+
+    def _get_dag_run_state(self, msg: Any) -> Any:
+        try:
+            state = self.deployment.run_state(msg.dag_id, msg.run_id)
+        except LookupError as e:
+            raise ServerError(404, "not_found", str(e)) from None
+        return m.DagRunStateResult(state=state)
+
+    def _get_dr_count(self, msg: Any) -> Any:
+        return m.DRCount(count=self.deployment.count_runs(msg))
+
+    def _get_task_states(self, msg: Any) -> Any:
+        if self.task_states is None:
+            raise NotImplementedError(_msgs.unsupported_message("GetTaskStates"))
+        return m.TaskStatesResult(task_states=self.task_states(msg))
+
+    def _get_asset(self, msg: Any) -> Any:
+        name, uri = getattr(msg, "name", None), getattr(msg, "uri", None)
+        row = self.deployment.assets.lookup(name=name, uri=uri)
+        if row is None:
+            detail = {"name": name} if name is not None else {"uri": uri}
+            return ErrorResponse(error=ErrorType.ASSET_NOT_FOUND, detail=detail)
+        return m.AssetResult(name=row.name, uri=row.uri, group=row.group, extra=row.extra)
+
+    def _get_assets_by_alias(self, msg: Any) -> Any:
+        rows = self.deployment.assets.alias_rows(msg.alias_name)
+        return m.AssetsByAliasResult(
+            assets=[m.AssetResult(name=r.name, uri=r.uri, group=r.group, extra=r.extra) for r in rows]
+        )
+
+    def _get_asset_events(self, msg: Any) -> Any:
+        window = {k: getattr(msg, k, None) for k in ("after", "before", "limit")}
+        records = self.deployment.assets.query(
+            name=getattr(msg, "name", None),
+            uri=getattr(msg, "uri", None),
+            alias_name=getattr(msg, "alias_name", None),
+            ascending=getattr(msg, "ascending", True),
+            **window,
+        )
+        return m.AssetEventsResult.model_validate(
+            {"asset_events": [self._asset_event_body(r) for r in records]}
+        )
+
+    def _asset_event_body(self, record: Any) -> dict[str, Any]:
+        row = self.deployment.assets.lookup(name=record.name, uri=record.uri)
+        return {
+            "id": record.id,
+            "timestamp": record.timestamp,
+            "extra": record.extra,
+            "asset": {
+                "name": record.name,
+                "uri": record.uri,
+                "group": row.group if row else "asset",
+                "extra": row.extra if row else {},
+            },
+            "created_dagruns": [],
+            "source_task_id": record.task_id,
+            "source_dag_id": record.dag_id,
+            "source_run_id": record.run_id,
+            "source_map_index": record.map_index,
+        }
+
     # The supervisor sends a connection by its field aliases ("schema", not "schema_").
     _DUMP_OPTIONS: ClassVar[dict[str, dict[str, bool]]] = {"ConnectionResult": {"by_alias": True}}
 
@@ -375,6 +453,16 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         "GetPrevSuccessfulDagRun": _get_prev_successful_dag_run,
         # Secrets masking happens in the supervisor's log forwarder, which a test does not have.
         "MaskSecret": _ignore,
+        "SucceedTask": _succeed_task,
+        "TriggerDagRun": _trigger_dag_run,
+        "GetDagRunState": _get_dag_run_state,
+        "GetDRCount": _get_dr_count,
+        "GetTaskStates": _get_task_states,
+        "GetAssetByName": _get_asset,
+        "GetAssetByUri": _get_asset,
+        "GetAssetsByAlias": _get_assets_by_alias,
+        "GetAssetEventByAsset": _get_asset_events,
+        "GetAssetEventByAssetAlias": _get_asset_events,
     }
 
 

@@ -26,6 +26,8 @@ class TaskRunResult:
     rendered: dict[str, Any] = field(default_factory=dict, repr=False)
     """The task's template fields as ``execute`` received them ({} if it never got that far); a
     :class:`~pytest_xcom.render.RenderedFields`, whose ``.shown`` is what the Rendered Template view shows."""
+    asset_events: list[Any] = field(default_factory=list)
+    """The asset events the task emitted (:class:`~pytest_xcom.AssetEventRecord`), in emission order."""
 
     @property
     def ok(self) -> bool:
@@ -49,6 +51,11 @@ class DagRunResult:
     xcoms: dict[tuple[str, int, str], Any]
     tasks: dict[tuple[str, int], TaskRunResult] = field(repr=False)
     store: XComStore = field(repr=False)
+    triggered_runs: list[Any] = field(default_factory=list)
+    """The DAG runs this run's tasks triggered and its asset events scheduled
+    (:class:`~pytest_xcom.TriggeredRun`); each one's ``.result`` is set if it was followed."""
+    asset_events: list[Any] = field(default_factory=list)
+    """The asset events this run's tasks emitted (:class:`~pytest_xcom.AssetEventRecord`), in order."""
 
     def __getitem__(self, task_id: str) -> TaskRunResult:
         """The result of an unmapped task (``result["extract"].return_value``)."""

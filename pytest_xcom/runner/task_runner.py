@@ -16,6 +16,7 @@ from pytest_xcom import _arguments, _compat, _msgs, triggerer
 from pytest_xcom._process import worker_globals_restored
 from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
+from pytest_xcom.deployment import RunningTask
 from pytest_xcom.render import RenderedFields
 from pytest_xcom.runner.results import TaskRunResult
 from pytest_xcom.runner.states import DEFERRED, FAILED, UP_FOR_RETRY
@@ -72,28 +73,31 @@ def run_task_instance(
     comms = store.channel()
     events: list[Any] = []
     resume: tuple[str, dict] | None = None
-    while True:
-        comms.events.clear()
-        ti = make_task_instance(
-            task,
-            run,
-            conf=conf,
-            map_index=map_index,
-            try_number=try_number,
-            dag_version_id=dag_version_id,
-            # The server clears a task's earlier XComs when it starts, but not when it resumes.
-            xcom_keys_to_clear=[] if resume else _keys_to_clear(store, run, task.task_id, map_index),
-            resume=resume,
-        )
-        triggerer.set_reschedule_count(ti, reschedule_count)
-        state, error = _attempt(ti)
-        events.extend(comms.events)
-        defer = next((m for m in comms.events if type(m).__name__ == "DeferTask"), None)
-        if run_triggers and state == DEFERRED and defer is not None:
-            # As dag.test() runs triggers in line; a wait moves the run's clock instead of sleeping.
-            resume = triggerer.fire_trigger(defer, clock if clock is not None else triggerer.RunClock())
-            continue
-        break
+    emitted_before = len(comms.deployment.assets.events)
+    running = RunningTask(run.dag_id, run.run_id, task.task_id, map_index)
+    with comms.deployment.task_running(running):
+        while True:
+            comms.events.clear()
+            ti = make_task_instance(
+                task,
+                run,
+                conf=conf,
+                map_index=map_index,
+                try_number=try_number,
+                dag_version_id=dag_version_id,
+                # The server clears a task's earlier XComs when it starts, but not when it resumes.
+                xcom_keys_to_clear=[] if resume else _keys_to_clear(store, run, task.task_id, map_index),
+                resume=resume,
+            )
+            triggerer.set_reschedule_count(ti, reschedule_count)
+            state, error = _attempt(ti)
+            events.extend(comms.events)
+            defer = next((m for m in comms.events if type(m).__name__ == "DeferTask"), None)
+            if run_triggers and state == DEFERRED and defer is not None:
+                # As dag.test() runs triggers in line; a wait moves the run's clock instead of sleeping.
+                resume = triggerer.fire_trigger(defer, clock if clock is not None else triggerer.RunClock())
+                continue
+            break
     records = store.records(dag_id=run.dag_id, run_id=run.run_id, task_id=task.task_id, map_index=map_index)
     pushed = {r.key: r.value for r in records}
     result = TaskRunResult(
@@ -106,6 +110,11 @@ def run_task_instance(
         error=error,
         try_number=try_number,
         ti=ti,
+        asset_events=[
+            e
+            for e in comms.deployment.assets.events[emitted_before:]
+            if (e.dag_id, e.run_id, e.task_id, e.map_index) == running
+        ],
     )
     return result, events
 
