@@ -115,6 +115,21 @@ class Deployment:
             self.follow(run)
         return run.state
 
+    def follow_runs_of(self, task: RunningTask) -> list[TriggeredRun]:
+        """Follow now the runs ``task`` triggered: a task deferred to wait for them finds them finished,
+        as the triggerer would once the scheduler had run them. The runs that cannot be followed."""
+        unfollowed = []
+        for run in list(self.runs):
+            if run.result is not None or run.parent != (task.dag_id, task.run_id):
+                continue
+            if run.triggered_by != task.task_id:
+                continue
+            if self.follow is None or not self.followable(run.dag_id):
+                unfollowed.append(run)
+            else:
+                self.follow(run)
+        return unfollowed
+
     def count_runs(self, msg: Any) -> int:
         """GetDRCount: how many runs of a DAG match the run ids, dates and states asked for."""
         count = 0

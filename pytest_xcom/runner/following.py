@@ -15,8 +15,11 @@ never end.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from pytest_xcom import _compat, _msgs
@@ -24,7 +27,15 @@ from pytest_xcom.assets import asset_condition, condition_met
 from pytest_xcom.context import RunInfo
 from pytest_xcom.deployment import Deployment, TriggeredRun
 
-__all__ = ["MAX_DEPTH", "FollowError", "Follower", "check_dags", "prepare_run"]
+__all__ = [
+    "MAX_DEPTH",
+    "FollowError",
+    "Follower",
+    "check_dags",
+    "prepare_run",
+    "waited_on_unfollowed",
+    "waits_on_run_clock",
+]
 
 MAX_DEPTH = 16
 """How many runs deep a chain of triggered and asset-scheduled runs may go."""
@@ -189,3 +200,39 @@ class Follower:
             n += 1
             run_id = f"{base}_{n}"
         return run_id
+
+
+def waited_on_unfollowed(run: TriggeredRun) -> tuple[str, dict]:
+    """How a task deferred to wait for a run that is not followed resumes: with a trigger failure that
+    says to pass the DAG (in Airflow it would wait until the scheduler ran it)."""
+    message = _msgs.waits_on_unfollowed_run(run.dag_id, run.run_id, run.triggered_by)
+    # The failure's error is what TaskDeferralError says: the message, not only "Trigger failure".
+    failure = {"error": message, "traceback": [message]}
+    return _compat.TRIGGER_FAIL_REPR, _compat.stored_next_kwargs(failure)
+
+
+class _TaskRunnerTime:
+    """The task runner's ``time`` module, with ``sleep`` moving the run's clock instead of waiting."""
+
+    def __init__(self, clock: Any):
+        self._clock = clock
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.advance(timedelta(seconds=seconds))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@contextlib.contextmanager
+def waits_on_run_clock(clock: Any) -> Iterator[None]:
+    """A ``TriggerDagRunOperator(wait_for_completion=True)`` polls the run's state between sleeps of
+    ``poke_interval`` in the task runner; here each sleep moves the run's clock (the triggered run has
+    been followed, or the poll fails, by the first poll)."""
+    module = _compat.task_runner
+    saved = module.__dict__.get("time")
+    module.time = _TaskRunnerTime(clock)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        module.time = saved  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
 from pytest_xcom.deployment import RunningTask
 from pytest_xcom.render import RenderedFields
+from pytest_xcom.runner import following
 from pytest_xcom.runner.results import TaskRunResult
 from pytest_xcom.runner.states import DEFERRED, FAILED, UP_FOR_RETRY
 from pytest_xcom.secrets import as_connection_fields, as_variable_text
@@ -90,11 +91,16 @@ def run_task_instance(
                 resume=resume,
             )
             triggerer.set_reschedule_count(ti, reschedule_count)
-            state, error = _attempt(ti)
+            with following.waits_on_run_clock(clock if clock is not None else triggerer.RunClock()):
+                state, error = _attempt(ti)
             events.extend(comms.events)
             defer = next((m for m in comms.events if type(m).__name__ == "DeferTask"), None)
             if run_triggers and state == DEFERRED and defer is not None:
                 # As dag.test() runs triggers in line; a wait moves the run's clock instead of sleeping.
+                unfollowed = comms.deployment.follow_runs_of(running)
+                if unfollowed and defer.classpath.endswith(".DagStateTrigger"):
+                    resume = following.waited_on_unfollowed(unfollowed[0])
+                    continue
                 resume = triggerer.fire_trigger(defer, clock if clock is not None else triggerer.RunClock())
                 continue
             break
