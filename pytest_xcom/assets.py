@@ -252,10 +252,12 @@ class AssetTable:
         found.sort(key=lambda e: e.id, reverse=not ascending)
         return found[:limit] if limit is not None else found
 
-    def seed(self, given: Mapping[Any, Iterable[Any]], *, timestamp: datetime) -> list[AssetEventRecord]:
-        """Events that happened before the test: ``{asset_or_uri: [extra_or_record, ...]}``."""
+    def seed(self, given: Any, *, timestamp: datetime) -> list[AssetEventRecord]:
+        """Events that happened before the test: ``{asset_or_uri: [extra_or_record, ...]}`` (or a list of
+        such pairs: an Asset is not hashable in Airflow 3.0)."""
         added = []
-        for target, items in given.items():
+        pairs = given.items() if isinstance(given, Mapping) else given
+        for target, items in pairs:
             row = self._seed_target(target)
             for item in items:
                 if isinstance(item, AssetEventRecord):

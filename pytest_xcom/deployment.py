@@ -65,6 +65,10 @@ class Deployment:
     followable: Callable[[str], bool] = field(default=lambda dag_id: False, repr=False)
     running: RunningTask | None = None
     """The task instance whose messages the server is answering."""
+    asset_queues: dict[str, dict[tuple[str, str], str]] = field(default_factory=dict)
+    """The asset_dag_run_queue: per DAG, the assets with events since its last asset-triggered run."""
+    consumed_upto: dict[str, int] = field(default_factory=dict)
+    """Per DAG, how many asset events there were when its last asset-triggered run was created."""
     hitl_details: dict[Any, Any] = field(default_factory=dict)
     """The hitl_detail table: task instance id -> its request and response."""
     hitl_responses: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -109,8 +109,6 @@ class Follower:
         self._comms = comms
         self._run_kwargs = run_kwargs
         self._chains: dict[tuple[str, str], list[str]] = {}
-        self._queues: dict[str, dict[tuple[str, str], str]] = {}
-        self._consumed_upto: dict[str, int] = {}
         for dag in self.dags.values():
             deployment.assets.learn_dag(dag)
 
@@ -166,15 +164,15 @@ class Follower:
                 continue
             watched = {(row.name, row.uri) for obj in _assets_of(condition) for row in table.resolve(obj)}
             aliases = _aliases(condition)
-            queue = self._queues.setdefault(dag_id, {})
+            queue = self._deployment.asset_queues.setdefault(dag_id, {})
             for event in result.asset_events:
                 if (event.name, event.uri) in watched or set(event.source_aliases) & aliases:
                     queue[(event.name, event.uri)] = event.uri
             if not queue or not condition_met(condition, table, set(queue)):
                 continue
-            start = self._consumed_upto.get(dag_id, 0)
+            start = self._deployment.consumed_upto.get(dag_id, 0)
             consumed = tuple(e for e in table.events[start:] if (e.name, e.uri) in queue)
-            self._consumed_upto[dag_id] = len(table.events)
+            self._deployment.consumed_upto[dag_id] = len(table.events)
             last = consumed[-1].uri if consumed else None
             queue.clear()
             run_after = _compat.timezone.utcnow()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pytest_xcom import _arguments, _compat, _msgs, triggerer
+from pytest_xcom import _arguments, _compat, _msgs, hitl, triggerer
 from pytest_xcom._process import worker_globals_restored
 from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
@@ -41,7 +41,13 @@ def _attempt(ti: Any) -> tuple[str, BaseException | None]:
             # reporting a state; the supervisor then reports up_for_retry when retries remain.
             should_retry = ti._ti_context_from_server.should_retry
             return (UP_FOR_RETRY if should_retry else FAILED), startup_error
-        state, _, error = _compat.task_runner.run(ti, context, log)
+        try:
+            state, _, error = _compat.task_runner.run(ti, context, log)
+        except Exception as crash:
+            # An error raised while run() handles an outcome (Airflow 3.0's wait for a triggered run)
+            # ends the worker without a state; the supervisor then reports it as a failed start.
+            should_retry = ti._ti_context_from_server.should_retry
+            return (UP_FOR_RETRY if should_retry else FAILED), crash
         context["exception"] = error
         _compat.task_runner.finalize(ti, state, context, log, error)
     return _compat.TaskInstanceState(state).value, error
@@ -192,6 +198,8 @@ class TaskRunner:
         try_number: int = 1,
         variables: Mapping[str, Any] | None = None,
         connections: Mapping[str, Any] | None = None,
+        asset_events: Mapping[Any, Any] | None = None,
+        hitl_responses: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> TaskRunResult:
         _arguments.check_run_task_arguments(
             task,
@@ -213,7 +221,14 @@ class TaskRunner:
         comms = store.channel()
         run = self.contexts.run_for(operator.dag, logical_date, run_after, run_id)
         _arguments.check_map_index(operator, map_index, store, run.dag_id, run.run_id)
-        with provided(comms, variables, connections), installed(comms):
+        run = following.prepare_run(
+            run, operator.dag, comms.deployment, asset_events=asset_events, origin=None
+        )
+        with (
+            provided(comms, variables, connections),
+            installed(comms),
+            hitl.responses_given(comms, hitl_responses),
+        ):
             result, _ = run_task_instance(
                 operator,
                 run,
@@ -232,7 +247,9 @@ def run_task(task: Any, *, store: XComStore | None = None, **kwargs: Any) -> Tas
     Upstream XComs are read from ``store`` (seed them with ``store.seed``); a fresh store is used when
     none is given. Keyword arguments: ``logical_date``, ``run_after``, ``run_id``, ``conf``,
     ``map_index`` (required for a mapped task: which instance to run), ``try_number``, ``variables``,
-    ``connections``. One attempt is made: a failing task with retries left reports ``up_for_retry``,
+    ``connections``, ``asset_events`` ({asset or URI: [extra, ...]}: earlier events, for ``inlet_events``
+    and an asset-scheduled DAG's ``triggering_asset_events``), ``hitl_responses``.
+    One attempt is made: a failing task with retries left reports ``up_for_retry``,
     as Airflow does.
     """
     contexts = TaskContextFactory(store=store if store is not None else XComStore())
