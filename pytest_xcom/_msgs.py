@@ -499,3 +499,10 @@ def hitl_unknown_response_keys(task_id: str, keys: list[str]) -> str:
 HITL_UNSUPPORTED = (
     "hitl_responses=... needs Airflow 3.1 or later: this Airflow has no human-in-the-loop operators"
 )
+
+
+def hitl_waits_for_ever(task_id: str) -> str:
+    return (
+        f"task {task_id!r} waits for a human response and has no response_timeout: in Airflow it would wait "
+        f"until someone responds. Give one: hitl_responses={{{task_id!r}: {{'chosen_options': [...]}}}}."
+    )

@@ -14,14 +14,15 @@ import contextlib
 import functools
 import json
 import threading
+import typing
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, NamedTuple
+from typing import Annotated, Any, ClassVar, NamedTuple, Union
 from urllib.parse import unquote
 
 import attrs
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
-from pytest_xcom import _compat, _msgs, _process
+from pytest_xcom import _compat, _msgs, _process, hitl
 from pytest_xcom._compat import ErrorResponse, ErrorType
 from pytest_xcom._compat import comms_messages as m
 from pytest_xcom.deployment import Deployment
@@ -32,9 +33,20 @@ __all__ = ["InMemorySupervisorComms", "ServerError", "installed"]
 # Decoding a request is the supervisor's job; these are its decoders, built once per process.
 _REQUEST_DECODER = _compat.request_decoder()
 _BODY_DECODER = _compat.supervisor_body_decoder()
+
+
 # The task side's validator of response bodies and errors (the ToTask union). CommsDecoder builds a new
 # one per instance, which costs milliseconds, and every test gets a new channel: build it once.
-_RESPONSE_BODY_DECODER = TypeAdapter(m.ToTask)
+def _response_bodies() -> Any:
+    """The ToTask union, and the triggerer's answer to a HITL trigger (which runs on this channel too)."""
+    extra = _compat.hitl_response_result()
+    if extra is None:
+        return m.ToTask
+    members = typing.get_args(typing.get_args(m.ToTask)[0])
+    return Annotated[Union[(*members, extra)], Field(discriminator="type")]
+
+
+_RESPONSE_BODY_DECODER = TypeAdapter(_response_bodies())
 
 # Messages that report the task's outcome or bookkeeping: recorded for whoever runs the task.
 _OUTCOME_MESSAGES = tuple(
@@ -368,6 +380,18 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
             return ErrorResponse(error=ErrorType.DAGRUN_ALREADY_EXISTS)
         return m.OKResponse(ok=True)
 
+    def _record_outcome(self, msg: Any) -> None:
+        self.events.append(msg)
+
+    def _create_hitl_detail(self, msg: Any) -> Any:
+        return hitl.create_detail(self.deployment, msg)
+
+    def _hitl_detail_response(self, msg: Any) -> Any:
+        try:
+            return hitl.detail_response(self.deployment, msg)
+        except LookupError as e:
+            raise ServerError(404, "not_found", str(e)) from None
+
     def _get_dag_run_state(self, msg: Any) -> Any:
         try:
             state = self.deployment.run_state(msg.dag_id, msg.run_id)
@@ -463,6 +487,10 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         "GetAssetsByAlias": _get_assets_by_alias,
         "GetAssetEventByAsset": _get_asset_events,
         "GetAssetEventByAssetAlias": _get_asset_events,
+        "AwaitInputTask": _record_outcome,
+        "CreateHITLDetailPayload": _create_hitl_detail,
+        "GetHITLDetailResponse": _hitl_detail_response,
+        "UpdateHITLDetail": _hitl_detail_response,
     }
 
 

@@ -247,3 +247,14 @@ def resume_kwargs(event_payload: Any) -> Any:
     in BaseSerialization's form; the API server hands the worker that stored form.
     """
     return BaseSerialization.serialize({"event": event_payload})
+
+
+# -- whole deployments: triggered runs, assets, human in the loop -------------------------------------
+
+
+def hitl_response_result() -> Any:
+    """The triggerer's answer to a HITL trigger's GetHITLDetailResponse: Airflow 3.0 has no HITL."""
+    return None
+
+
+__all__ += ["hitl_response_result"]

@@ -195,3 +195,17 @@ def resume_kwargs(event_payload: Any) -> Any:
     in BaseSerialization's form; the API server hands the worker that stored form.
     """
     return BaseSerialization.serialize({"event": event_payload})
+
+
+# -- whole deployments: triggered runs, assets, human in the loop -------------------------------------
+
+
+def hitl_response_result() -> Any:
+    """The triggerer's answer to a HITL trigger's GetHITLDetailResponse and UpdateHITLDetail (its
+    response union, not the task's, holds it)."""
+    from airflow.jobs.triggerer_job_runner import HITLDetailResponseResult
+
+    return HITLDetailResponseResult
+
+
+__all__ += ["hitl_response_result"]

@@ -167,3 +167,17 @@ def trigger_kwargs(data: Any) -> Any:
 def resume_kwargs(event_payload: Any) -> Any:
     """The next_kwargs a task resumes with after its trigger fired, as dag.test() sets them."""
     return {"event": serialize(event_payload)}
+
+
+# -- whole deployments: triggered runs, assets, human in the loop -------------------------------------
+
+
+def hitl_response_result() -> Any:
+    """The triggerer's answer to a HITL trigger's GetHITLDetailResponse and UpdateHITLDetail (its
+    response union, not the task's, holds it)."""
+    from airflow.jobs.triggerer_job_runner import HITLDetailResponseResult
+
+    return HITLDetailResponseResult
+
+
+__all__ += ["hitl_response_result"]

@@ -85,3 +85,10 @@ FRAME_ENCODER = (_comms._FrameMixin, "_encoder")
 def make_request_frame(comms: Any, msg: Any) -> Any:
     """The request frame ``comms.send(msg)`` writes to the socket (with the trace carrier)."""
     return comms._make_frame(msg)
+
+
+# -- whole deployments: triggered runs, assets, human in the loop -------------------------------------
+
+from pytest_xcom._compat._v3_2 import hitl_response_result  # noqa: E402
+
+__all__ += ["hitl_response_result"]

@@ -27,6 +27,8 @@ from pytest_xcom.supervisor import child_sockets
 
 __all__ = ["TaskRunner", "run_task", "run_task_instance"]
 
+AWAITING_INPUT = "awaiting_input"  # Airflow 3.3's state of a HITL task waiting for a person
+
 
 def _attempt(ti: Any) -> tuple[str, BaseException | None]:
     """Run one try of ``ti`` as a worker's main() does; the comms channel must be installed."""
@@ -81,6 +83,7 @@ def run_task_instance(
     events: list[Any] = []
     resume: tuple[str, dict] | None = None
     emitted_before = len(comms.deployment.assets.events)
+    run_clock = clock if clock is not None else triggerer.RunClock()
     running = RunningTask(run.dag_id, run.run_id, task.task_id, map_index)
     with comms.deployment.task_running(running):
         while True:
@@ -97,17 +100,23 @@ def run_task_instance(
                 resume=resume,
             )
             triggerer.set_reschedule_count(ti, reschedule_count)
-            with following.waits_on_run_clock(clock if clock is not None else triggerer.RunClock()):
+            with following.waits_on_run_clock(run_clock):
                 state, error = _attempt(ti)
             events.extend(comms.events)
             defer = next((m for m in comms.events if type(m).__name__ == "DeferTask"), None)
-            if run_triggers and state == DEFERRED and defer is not None:
+            awaiting = next((m for m in comms.events if type(m).__name__ == "AwaitInputTask"), None)
+            # A human response the test gave resumes a HITL task in run_task too, as a person would.
+            answered = hitl.answers(comms, task.task_id)
+            if awaiting is not None and state == AWAITING_INPUT and (run_triggers or answered):
+                resume = hitl.resume_awaiting(comms.deployment, ti, awaiting, run_clock)
+                continue
+            if (run_triggers or answered) and state == DEFERRED and defer is not None:
                 # As dag.test() runs triggers in line; a wait moves the run's clock instead of sleeping.
                 unfollowed = comms.deployment.follow_runs_of(running)
                 if unfollowed and defer.classpath.endswith(".DagStateTrigger"):
                     resume = following.waited_on_unfollowed(unfollowed[0])
                     continue
-                resume = triggerer.fire_trigger(defer, clock if clock is not None else triggerer.RunClock())
+                resume = triggerer.fire_trigger(defer, run_clock)
                 continue
             break
     records = store.records(dag_id=run.dag_id, run_id=run.run_id, task_id=task.task_id, map_index=map_index)
