@@ -27,7 +27,14 @@ from typing import Any
 from pytest_xcom import _compat, _msgs
 from pytest_xcom.triggerer import TriggerWaitError
 
-__all__ = ["answers", "check_responses", "create_detail", "detail_response", "resume_awaiting"]
+__all__ = [
+    "answers",
+    "check_responses",
+    "check_trigger_ends",
+    "create_detail",
+    "detail_response",
+    "resume_awaiting",
+]
 
 _RESPONSE_KEYS = {"chosen_options", "params_input", "responded_by"}
 
@@ -146,6 +153,14 @@ def resume_awaiting(deployment: Any, ti: Any, awaiting: Any, clock: Any) -> tupl
         "error_type": "timeout",
     }
     return awaiting.next_method, _compat.resume_kwargs(timeout_event)
+
+
+def check_trigger_ends(defer: Any, task_id: str, answered: bool) -> None:
+    """Refuse to run a HITLTrigger that would poll for ever: no response given and no timeout."""
+    if answered or not defer.classpath.endswith(".HITLTrigger"):
+        return
+    if _compat.trigger_kwargs(defer.trigger_kwargs).get("timeout_datetime") is None:
+        raise TriggerWaitError(_msgs.hitl_waits_for_ever(task_id))
 
 
 def _seconds(timeout: Any) -> float:

@@ -116,6 +116,7 @@ def run_task_instance(
                 if unfollowed and defer.classpath.endswith(".DagStateTrigger"):
                     resume = following.waited_on_unfollowed(unfollowed[0])
                     continue
+                hitl.check_trigger_ends(defer, task.task_id, answered)
                 resume = triggerer.fire_trigger(defer, run_clock)
                 continue
             break
