@@ -49,7 +49,12 @@ def _attempt(ti: Any) -> tuple[str, BaseException | None]:
             # An error raised while run() handles an outcome (Airflow 3.0's wait for a triggered run)
             # ends the worker without a state; the supervisor then reports it as a failed start.
             should_retry = ti._ti_context_from_server.should_retry
-            return (UP_FOR_RETRY if should_retry else FAILED), crash
+            # Airflow 3.2's run() then fails on its own unset state (UnboundLocalError); the error
+            # from the server that started it is the one that says what happened.
+            cause = crash.__context__
+            return (UP_FOR_RETRY if should_retry else FAILED), (
+                cause if isinstance(cause, _compat.AirflowRuntimeError) else crash
+            )
         context["exception"] = error
         _compat.task_runner.finalize(ti, state, context, log, error)
     return _compat.TaskInstanceState(state).value, error
