@@ -380,6 +380,60 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
             return ErrorResponse(error=ErrorType.DAGRUN_ALREADY_EXISTS)
         return m.OKResponse(ok=True)
 
+    def _get_variable_keys(self, msg: Any) -> Any:
+        keys = sorted(k for k in self.variables if not msg.prefix or k.startswith(msg.prefix))
+        return m.VariableKeysResult(keys=keys[msg.offset : msg.offset + msg.limit], total_entries=len(keys))
+
+    def _get_dag_run(self, msg: Any) -> Any:
+        found = self.deployment.dag_runs.get((msg.dag_id, msg.run_id))
+        if found is None:
+            raise ServerError(404, "not_found", _msgs.unknown_dag_run(msg.dag_id, msg.run_id))
+        run, conf, state = found
+        return m.DagRunResult(**run.dag_run(conf, state()).model_dump())
+
+    def _get_dag(self, msg: Any) -> Any:
+        dag = self.deployment.dags.get(msg.dag_id)
+        if dag is None:
+            raise ServerError(404, "not_found", f"Dag with dag_id: '{msg.dag_id}' not found")
+        fields = {
+            "dag_id": dag.dag_id,
+            "is_paused": False,
+            "bundle_name": None,
+            "bundle_version": None,
+            "relative_fileloc": None,
+            "owners": getattr(dag, "owner", None),
+            "tags": sorted(dag.tags or []),
+            "next_dagrun": None,
+        }
+        return m.DagResult(**{k: v for k, v in fields.items() if k in m.DagResult.model_fields})
+
+    def _asset_state_key(self, msg: Any) -> tuple[str, str]:
+        name, uri = getattr(msg, "name", None), getattr(msg, "uri", None)
+        row = self.deployment.assets.lookup(name=name, uri=uri)
+        if row is None:
+            raise ServerError(404, "not_found", f"Asset not found: {name or uri!r}")
+        return row.name, row.uri
+
+    def _get_asset_state(self, msg: Any) -> Any:
+        found = self.deployment.asset_state.get((self._asset_state_key(msg), msg.key))
+        if found is None:
+            return ErrorResponse(error=ErrorType.ASSET_STORE_NOT_FOUND, detail={"key": msg.key})
+        return m.AssetStateStoreResult(value=json.loads(found))
+
+    def _set_asset_state(self, msg: Any) -> Any:
+        self.deployment.asset_state[(self._asset_state_key(msg), msg.key)] = _to_db_json(msg.value)
+        return m.OKResponse(ok=True)
+
+    def _delete_asset_state(self, msg: Any) -> Any:
+        self.deployment.asset_state.pop((self._asset_state_key(msg), msg.key), None)
+        return m.OKResponse(ok=True)
+
+    def _clear_asset_state(self, msg: Any) -> Any:
+        asset = self._asset_state_key(msg)
+        for key in [k for k in self.deployment.asset_state if k[0] == asset]:
+            del self.deployment.asset_state[key]
+        return m.OKResponse(ok=True)
+
     def _record_outcome(self, msg: Any) -> None:
         self.events.append(msg)
 
@@ -488,6 +542,17 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         "GetAssetEventByAsset": _get_asset_events,
         "GetAssetEventByAssetAlias": _get_asset_events,
         "AwaitInputTask": _record_outcome,
+        "GetVariableKeys": _get_variable_keys,
+        "GetDagRun": _get_dag_run,
+        "GetDag": _get_dag,
+        "GetAssetStateStoreByName": _get_asset_state,
+        "GetAssetStateStoreByUri": _get_asset_state,
+        "SetAssetStateStoreByName": _set_asset_state,
+        "SetAssetStateStoreByUri": _set_asset_state,
+        "DeleteAssetStateStoreByName": _delete_asset_state,
+        "DeleteAssetStateStoreByUri": _delete_asset_state,
+        "ClearAssetStateStoreByName": _clear_asset_state,
+        "ClearAssetStateStoreByUri": _clear_asset_state,
         "CreateHITLDetailPayload": _create_hitl_detail,
         "GetHITLDetailResponse": _hitl_detail_response,
         "UpdateHITLDetail": _hitl_detail_response,

@@ -69,6 +69,12 @@ class Deployment:
     """The asset_dag_run_queue: per DAG, the assets with events since its last asset-triggered run."""
     consumed_upto: dict[str, int] = field(default_factory=dict)
     """Per DAG, how many asset events there were when its last asset-triggered run was created."""
+    asset_state: dict[tuple[tuple[str, str], str], str] = field(default_factory=dict)
+    """The asset state store: ((asset name, uri), key) -> JSON text."""
+    dags: dict[str, Any] = field(default_factory=dict)
+    """The DAGs this test ran or follows, by id (the dag table)."""
+    dag_runs: dict[tuple[str, str], tuple[Any, dict | None, Callable[[], str]]] = field(default_factory=dict)
+    """The dag_run table: (dag_id, run_id) -> (RunInfo, conf, its state now)."""
     hitl_details: dict[Any, Any] = field(default_factory=dict)
     """The hitl_detail table: task instance id -> its request and response."""
     hitl_responses: dict[str, dict[str, Any]] = field(default_factory=dict)

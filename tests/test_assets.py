@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from airflow.sdk import DAG, Asset, AssetAlias, task
-from airflow.sdk.exceptions import AirflowRuntimeError
 
 import pytest_xcom
 from pytest_xcom import AssetEventRecord, _compat
@@ -176,10 +175,37 @@ def test_run_dag_outside_pytest_records_asset_events():
     assert [e.uri for e in result.asset_events] == ["s3://lake/orders"]
 
 
-def test_an_unserved_asset_state_store_message_fails_with_its_name(xcom_comms):
+def test_the_asset_state_store_keeps_values_per_asset(run_task):
     from airflow.sdk.execution_time import comms
 
     if not hasattr(comms, "GetAssetStateStoreByName"):
         pytest.skip("this Airflow has no asset state store")
-    with pytest.raises(AirflowRuntimeError, match="does not answer GetAssetStateStoreByName"):
-        xcom_comms.send(comms.GetAssetStateStoreByName(name="orders", key="k"))
+
+    with DAG("asset_state", schedule=None):
+
+        @task(outlets=[ORDERS])
+        def use():
+            from airflow.sdk.execution_time.task_runner import SUPERVISOR_COMMS as c
+
+            c.send(comms.SetAssetStateStoreByName(name="orders", key="cursor", value={"at": 3}))
+            by_uri = c.send(comms.GetAssetStateStoreByUri(uri="s3://lake/orders", key="cursor"))
+            c.send(comms.DeleteAssetStateStoreByName(name="orders", key="cursor"))
+            gone = c.send(comms.GetAssetStateStoreByName(name="orders", key="cursor"))
+            return [by_uri.value, gone.error.name]
+
+        op = use()
+    assert run_task(op).return_value == [{"at": 3}, "ASSET_STORE_NOT_FOUND"]
+
+
+def test_an_inlet_event_names_the_run_that_emitted_it(run_dag):
+    with DAG("emitting", schedule=None) as dag:
+        emit = task(lambda: None, task_id="emit", outlets=[ORDERS])()
+
+        @task(inlets=[ORDERS])
+        def read(*, inlet_events=None):
+            event = inlet_events[ORDERS][-1]
+            return [event.source_dag_id, event.source_run_id, event.source_task_id]
+
+        emit >> read()
+    result = run_dag(dag)
+    assert result["read"].return_value == ["emitting", result.run_id, "emit"]

@@ -197,6 +197,7 @@ class DagRunner:
         self.store.replace_run(run.dag_id, run.run_id, run.logical_date or run.run_after)
         comms = self.store.channel()
         dr = SchedulerDagRun(dag=dag, run=run, store=self.store)
+        deployment.dag_runs[(run.dag_id, run.run_id)] = (run, conf, lambda: dr.state)
         dr.verify_integrity(t for t in dag.task_dict.values() if _in_run(t, run))
         clock = triggerer.RunClock()
         previous = comms.ti_count, comms.reschedule_start, comms.task_states

@@ -66,6 +66,7 @@ def prepare_run(
     asset-scheduled DAG waits for are what its run consumes, as if the scheduler had created it for them.
     """
     deployment.assets.learn_dag(dag)
+    deployment.dags.setdefault(dag.dag_id, dag)
     seeded = deployment.assets.seed(asset_events or {}, timestamp=_compat.timezone.utcnow())
     if origin is not None:
         consumed = origin.consumed_asset_events
@@ -111,6 +112,7 @@ class Follower:
         self._chains: dict[tuple[str, str], list[str]] = {}
         for dag in self.dags.values():
             deployment.assets.learn_dag(dag)
+            deployment.dags.setdefault(dag.dag_id, dag)
 
     def followable(self, dag_id: str) -> bool:
         return dag_id in self.dags

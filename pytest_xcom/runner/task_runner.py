@@ -239,6 +239,7 @@ class TaskRunner:
         run = following.prepare_run(
             run, operator.dag, comms.deployment, asset_events=asset_events, origin=None
         )
+        comms.deployment.dag_runs.setdefault((run.dag_id, run.run_id), (run, conf, lambda: "running"))
         with (
             provided(comms, variables, connections),
             installed(comms),
