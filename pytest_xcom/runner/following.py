@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
@@ -212,16 +213,26 @@ def waited_on_unfollowed(run: TriggeredRun) -> tuple[str, dict]:
 
 
 class _TaskRunnerTime:
-    """The task runner's ``time`` module, with ``sleep`` moving the run's clock instead of waiting."""
+    """The task runner's ``time`` module, with ``sleep`` moving the calling thread's run clock instead of
+    waiting (threads may run tasks at once, each on its own run's clock)."""
 
-    def __init__(self, clock: Any):
-        self._clock = clock
+    def __init__(self) -> None:
+        self.clocks = threading.local()
 
     def sleep(self, seconds: float) -> None:
-        self._clock.advance(timedelta(seconds=seconds))
+        stack = getattr(self.clocks, "stack", None)
+        if not stack:
+            time.sleep(seconds)
+            return
+        stack[-1].advance(timedelta(seconds=seconds))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+_TIME = _TaskRunnerTime()
+_time_lock = threading.Lock()
+_time_users = 0
 
 
 @contextlib.contextmanager
@@ -229,10 +240,19 @@ def waits_on_run_clock(clock: Any) -> Iterator[None]:
     """A ``TriggerDagRunOperator(wait_for_completion=True)`` polls the run's state between sleeps of
     ``poke_interval`` in the task runner; here each sleep moves the run's clock (the triggered run has
     been followed, or the poll fails, by the first poll)."""
+    global _time_users
     module = _compat.task_runner
-    saved = module.__dict__.get("time")
-    module.time = _TaskRunnerTime(clock)  # type: ignore[attr-defined]
+    with _time_lock:
+        if _time_users == 0:
+            module.time = _TIME  # type: ignore[attr-defined]
+        _time_users += 1
+    stack = _TIME.clocks.__dict__.setdefault("stack", [])
+    stack.append(clock)
     try:
         yield
     finally:
-        module.time = saved  # type: ignore[attr-defined]
+        stack.pop()
+        with _time_lock:
+            _time_users -= 1
+            if _time_users == 0:
+                module.time = time  # type: ignore[attr-defined]
