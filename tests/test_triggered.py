@@ -210,3 +210,40 @@ def test_task_states_and_run_counts_answer_from_the_runs(run_dag):
         trigger = TriggerDagRunOperator(task_id="trigger", trigger_dag_id="target")
         first >> trigger >> look()
     assert run_dag(dag)["look"].return_value == ["success", 1]
+
+
+def test_dag_and_dag_run_look_ups_answer_from_the_test_runs(run_dag):
+    from airflow.sdk.execution_time import comms
+
+    if not hasattr(comms, "GetDagRun"):
+        pytest.skip("this Airflow's tasks cannot ask for a DAG or a DAG run")
+
+    with DAG("asking", schedule=None, tags=["t"]) as dag:
+
+        @task
+        def ask(*, dag_run=None):
+            from airflow.sdk.execution_time.task_runner import SUPERVISOR_COMMS as c
+
+            run = c.send(comms.GetDagRun(dag_id="asking", run_id=dag_run.run_id))
+            found = c.send(comms.GetDag(dag_id="asking"))
+            return [run.run_id == dag_run.run_id, run.state, found.dag_id, found.tags]
+
+        ask()
+    assert run_dag(dag)["ask"].return_value == [True, "running", "asking", ["t"]]
+
+
+def test_variable_keys_list_the_variables_given(run_task):
+    from airflow.sdk.execution_time import comms
+
+    if not hasattr(comms, "GetVariableKeys"):
+        pytest.skip("this Airflow's tasks cannot list variable keys")
+    with DAG("keys", schedule=None):
+
+        @task
+        def keys():
+            from airflow.sdk.execution_time.task_runner import SUPERVISOR_COMMS as c
+
+            return c.send(comms.GetVariableKeys(prefix="db_")).keys
+
+        op = keys()
+    assert run_task(op, variables={"db_a": 1, "db_b": 2, "other": 3}).return_value == ["db_a", "db_b"]
