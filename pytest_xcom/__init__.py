@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "AirflowConfig",
+    "AssetEventRecord",
     "Comparison",
     "DagFolder",
     "DagRunResult",
@@ -23,6 +24,7 @@ __all__ = [
     "TaskRenderer",
     "TaskRunResult",
     "TaskRunner",
+    "TriggeredRun",
     "XComRecord",
     "XComStore",
     "assert_roundtrips",
@@ -60,13 +62,17 @@ _LAZY = {
     "TaskLogs": "pytest_xcom.logs",
     "XComRecord": "pytest_xcom.store",
     "XComStore": "pytest_xcom.store",
+    "AssetEventRecord": "pytest_xcom.assets",
+    "TriggeredRun": "pytest_xcom.deployment",
 }
 
 if TYPE_CHECKING:
+    from pytest_xcom.assets import AssetEventRecord
     from pytest_xcom.compare import Comparison, compare_with_airflow
     from pytest_xcom.config import AirflowConfig
     from pytest_xcom.context import InMemoryTaskInstance, TaskContextFactory
     from pytest_xcom.dags import DagFolder, load_dags
+    from pytest_xcom.deployment import TriggeredRun
     from pytest_xcom.logs import LogLine, TaskLogs
     from pytest_xcom.render import RenderedFields, TaskRenderer, render_task
     from pytest_xcom.roundtrips import assert_roundtrips, roundtrip

@@ -110,6 +110,11 @@ class DagTestCall:
     seconds: float
     #: (task_id, map_index) -> the task_instance's ``rendered_map_index`` (None for most unmapped tasks)
     rendered_map_indexes: dict[tuple[str, int], str | None] = field(default_factory=dict)
+    #: (uri, name, extra, source task_id, source map_index) of each asset event the run's tasks emitted,
+    #: by event id
+    asset_events: tuple[tuple[str, str, Any, str, int], ...] = ()
+    #: (dag_id, run_id, conf, state) of each run of another DAG the run's tasks triggered
+    triggered_runs: tuple[tuple[str, str, Any, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,9 @@ class DagTestOutcome:
     timings: dict[str, float] = field(default_factory=dict)
     #: every call, in order (``repeat`` > 1: consecutive runs a day apart)
     calls: tuple[DagTestCall, ...] = ()
+    #: the first call's asset events and triggered runs (see :class:`DagTestCall`)
+    asset_events: tuple[tuple[str, str, Any, str, int], ...] = ()
+    triggered_runs: tuple[tuple[str, str, Any, str], ...] = ()
 
     @property
     def undecoded(self) -> dict[tuple[str, int, str], UndecodedXCom]:
@@ -394,6 +402,8 @@ class _Batch:
                 xcoms={key: _decode_xcom(entry) for key, entry in call["xcoms"].items()},
                 seconds=call["seconds"],
                 rendered_map_indexes=call.get("rendered_map_indexes", {}),
+                asset_events=tuple(call.get("asset_events", ())),
+                triggered_runs=tuple(call.get("triggered_runs", ())),
             )
             for call in payload["calls"]
         )
@@ -414,6 +424,8 @@ class _Batch:
             states_per_call=tuple(c.state for c in calls),
             timings=timings,
             calls=calls,
+            asset_events=first.asset_events,
+            triggered_runs=first.triggered_runs,
         )
 
 
@@ -928,6 +940,7 @@ def _collect(dag_id: str, run_ids: list[str]) -> dict[str, Any]:
                     "task_states": task_states,
                     "xcoms": xcoms,
                     "rendered_map_indexes": {(ti.task_id, ti.map_index): ti.rendered_map_index for ti in tis},
+                    **_collect_deployment(session, dag_id, run_id),
                 }
             )
         first = dag_runs[run_ids[0]]
@@ -936,6 +949,26 @@ def _collect(dag_id: str, run_ids: list[str]) -> dict[str, Any]:
             "data_interval_start": first.data_interval_start,
             "data_interval_end": first.data_interval_end,
         }
+
+
+def _collect_deployment(session: Any, dag_id: str, run_id: str) -> dict[str, Any]:
+    """The asset events a run's tasks emitted and the runs of other DAGs they triggered."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.models.dagrun import DagRun
+    from sqlalchemy import select
+
+    rows = session.execute(
+        select(AssetModel.uri, AssetModel.name, AssetEvent.extra, AssetEvent.source_task_id)
+        .add_columns(AssetEvent.source_map_index)
+        .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+        .where(AssetEvent.source_dag_id == dag_id, AssetEvent.source_run_id == run_id)
+        .order_by(AssetEvent.id)
+    )
+    triggered = session.scalars(select(DagRun).where(DagRun.dag_id != dag_id).order_by(DagRun.id))
+    return {
+        "asset_events": [tuple(row) for row in rows],
+        "triggered_runs": [(dr.dag_id, dr.run_id, dr.conf, _state(dr.state)) for dr in triggered],
+    }
 
 
 def _state(state: Any) -> str:

@@ -472,3 +472,74 @@ def waits_for_upstream(task_ids: list[str]) -> str:
             "with depends_on_past (or a max_active_tis_per_dag/dagrun limit) is unfinished"
         )
     return f"waits for its upstream task(s) {_quoted(task_ids)}, which cannot run yet"
+# -- whole deployments: triggered runs, assets, human in the loop ------------------------------------------
+
+
+def unknown_dag_run(dag_id: str, run_id: str) -> str:
+    return f"DagRun not found: no run {run_id!r} of DAG {dag_id!r} was triggered in this test"
+
+
+def waits_on_unfollowed_run(dag_id: str, run_id: str, triggered_by: str | None) -> str:
+    by = f" (triggered by {triggered_by!r})" if triggered_by else ""
+    return (
+        f"a task waits for DAG run {run_id!r} of {dag_id!r}{by}, which pytest_xcom does not run: in "
+        f"Airflow the scheduler would. Pass the DAG to follow it: run_dag(..., dags=[{dag_id}_dag])."
+    )
+
+
+def follow_cycle(chain: list[str]) -> str:
+    return (
+        f"following triggered and asset-scheduled runs loops: {' -> '.join(chain)}. In Airflow these DAGs "
+        "would trigger each other for ever; leave one out of dags=[...] to stop there."
+    )
+
+
+def follow_too_deep(chain: list[str], limit: int) -> str:
+    return (
+        f"following triggered and asset-scheduled runs went deeper than {limit} runs: "
+        f"{' -> '.join(chain)}; leave a DAG out of dags=[...] to stop earlier."
+    )
+
+
+def not_a_dag_to_follow(value: object) -> str:
+    return f"dags=[...] takes DAG objects (the DAGs to follow), got {value!r} ({type(value).__name__})"
+
+
+def asset_events_key_not_asset(key: object) -> str:
+    return (
+        f"asset_events={{...}} is keyed by an Asset or an asset URI string, got {key!r} "
+        f"({type(key).__name__}); e.g. asset_events={{Asset('s3://bucket/key'): [{{'rows': 3}}]}}"
+    )
+
+
+def asset_event_extra_not_mapping(uri: str, item: object) -> str:
+    return (
+        f"asset_events for {uri!r}: each event is its extra (a dict) or an AssetEventRecord, got {item!r} "
+        f"({type(item).__name__})"
+    )
+
+
+def hitl_responses_not_mapping(task_id: str, value: object) -> str:
+    return (
+        f"hitl_responses[{task_id!r}] must be a dict like {{'chosen_options': ['Approve'], "
+        f"'params_input': {{}}}}, got {value!r}"
+    )
+
+
+def hitl_unknown_response_keys(task_id: str, keys: list[str]) -> str:
+    return (
+        f"hitl_responses[{task_id!r}] has keys {keys}: a response has 'chosen_options' (a list of the "
+        "operator's options) and optionally 'params_input' (a dict), 'responded_by' (a user id)"
+    )
+
+
+HITL_UNSUPPORTED = (
+    "hitl_responses=... needs Airflow 3.1 or later: this Airflow has no human-in-the-loop operators"
+)
+
+
+def hitl_waits_for_ever(task_id: str) -> str:
+    return (
+        f"task {task_id!r} waits for a human response and has no response_timeout: in Airflow it would wait "
+        f"until someone responds. Give one: hitl_responses={{{task_id!r}: {{'chosen_options': [...]}}}}."
+    )

@@ -15,17 +15,19 @@ import functools
 import json
 import re
 import threading
+import typing
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any, ClassVar, NamedTuple
+from typing import Annotated, Any, ClassVar, NamedTuple, Union
 from urllib.parse import unquote
 
 import attrs
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
-from pytest_xcom import _compat, _msgs, _process
+from pytest_xcom import _compat, _msgs, _process, hitl
 from pytest_xcom._compat import ErrorResponse, ErrorType
 from pytest_xcom._compat import comms_messages as m
+from pytest_xcom.deployment import Deployment
 from pytest_xcom.store import XComStore
 
 __all__ = ["InMemorySupervisorComms", "ServerError", "installed"]
@@ -33,9 +35,20 @@ __all__ = ["InMemorySupervisorComms", "ServerError", "installed"]
 # Decoding a request is the supervisor's job; these are its decoders, built once per process.
 _REQUEST_DECODER = _compat.request_decoder()
 _BODY_DECODER = _compat.supervisor_body_decoder()
+
+
 # The task side's validator of response bodies and errors (the ToTask union). CommsDecoder builds a new
 # one per instance, which costs milliseconds, and every test gets a new channel: build it once.
-_RESPONSE_BODY_DECODER = TypeAdapter(m.ToTask)
+def _response_bodies() -> Any:
+    """The ToTask union, and the triggerer's answer to a HITL trigger (which runs on this channel too)."""
+    extra = _compat.hitl_response_result()
+    if extra is None:
+        return m.ToTask
+    members = typing.get_args(typing.get_args(m.ToTask)[0])
+    return Annotated[Union[(*members, extra)], Field(discriminator="type")]
+
+
+_RESPONSE_BODY_DECODER = TypeAdapter(_response_bodies())
 
 # Messages that report the task's outcome or bookkeeping: recorded for whoever runs the task.
 _OUTCOME_MESSAGES = tuple(
@@ -173,6 +186,10 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     dag_run: tuple[str, Any] | None = None
     """(dag_id, logical_date) of the run whose tasks are talking; set by the DAG runner, whose earlier
     runs in the store answer GetPrevSuccessfulDagRun."""
+    deployment: Deployment = attrs.field(factory=Deployment)
+    """Triggered DAG runs, assets and asset events: the rest of the deployment the tasks talk to."""
+    task_states: Callable[[Any], dict[str, dict[str, Any]]] | None = None
+    """Answers GetTaskStates ({run_id: {task key: state}}); set by the DAG runner."""
     # The API server answers each request in a transaction; here one request at a time is answered, so
     # a task's threads (or tests running tasks from threads) never see the store half-written.
     _server_lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
@@ -425,6 +442,145 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     def _ignore(self, msg: Any) -> None:
         return None
 
+    # -- a whole deployment: triggered runs, assets ---------------------------------------------------
+
+    def _succeed_task(self, msg: Any) -> None:
+        # The API server registers the task's asset events as it marks it successful.
+        self.deployment.register_outcome(msg, _compat.timezone.utcnow())
+        self.events.append(msg)
+
+    def _trigger_dag_run(self, msg: Any) -> Any:
+        if not self.deployment.trigger(msg):
+            return ErrorResponse(error=ErrorType.DAGRUN_ALREADY_EXISTS)
+        return m.OKResponse(ok=True)
+
+    def _get_variable_keys(self, msg: Any) -> Any:
+        keys = sorted(k for k in self.variables if not msg.prefix or k.startswith(msg.prefix))
+        return m.VariableKeysResult(keys=keys[msg.offset : msg.offset + msg.limit], total_entries=len(keys))
+
+    def _get_dag_run(self, msg: Any) -> Any:
+        found = self.deployment.dag_runs.get((msg.dag_id, msg.run_id))
+        if found is None:
+            raise ServerError(404, "not_found", _msgs.unknown_dag_run(msg.dag_id, msg.run_id))
+        run, conf, state = found
+        return m.DagRunResult(**run.dag_run(conf, state()).model_dump())
+
+    def _get_dag(self, msg: Any) -> Any:
+        dag = self.deployment.dags.get(msg.dag_id)
+        if dag is None:
+            raise ServerError(404, "not_found", f"Dag with dag_id: '{msg.dag_id}' not found")
+        fields = {
+            "dag_id": dag.dag_id,
+            "is_paused": False,
+            "bundle_name": None,
+            "bundle_version": None,
+            "relative_fileloc": None,
+            "owners": getattr(dag, "owner", None),
+            "tags": sorted(dag.tags or []),
+            "next_dagrun": None,
+        }
+        return m.DagResult(**{k: v for k, v in fields.items() if k in m.DagResult.model_fields})
+
+    def _asset_state_key(self, msg: Any) -> tuple[str, str]:
+        name, uri = getattr(msg, "name", None), getattr(msg, "uri", None)
+        row = self.deployment.assets.lookup(name=name, uri=uri)
+        if row is None:
+            raise ServerError(404, "not_found", f"Asset not found: {name or uri!r}")
+        return row.name, row.uri
+
+    def _get_asset_state(self, msg: Any) -> Any:
+        found = self.deployment.asset_state.get((self._asset_state_key(msg), msg.key))
+        if found is None:
+            return ErrorResponse(error=ErrorType.ASSET_STORE_NOT_FOUND, detail={"key": msg.key})
+        return m.AssetStateStoreResult(value=json.loads(found))
+
+    def _set_asset_state(self, msg: Any) -> Any:
+        self.deployment.asset_state[(self._asset_state_key(msg), msg.key)] = _to_db_json(msg.value)
+        return m.OKResponse(ok=True)
+
+    def _delete_asset_state(self, msg: Any) -> Any:
+        self.deployment.asset_state.pop((self._asset_state_key(msg), msg.key), None)
+        return m.OKResponse(ok=True)
+
+    def _clear_asset_state(self, msg: Any) -> Any:
+        asset = self._asset_state_key(msg)
+        for key in [k for k in self.deployment.asset_state if k[0] == asset]:
+            del self.deployment.asset_state[key]
+        return m.OKResponse(ok=True)
+
+    def _record_outcome(self, msg: Any) -> None:
+        self.events.append(msg)
+
+    def _create_hitl_detail(self, msg: Any) -> Any:
+        return hitl.create_detail(self.deployment, msg)
+
+    def _hitl_detail_response(self, msg: Any) -> Any:
+        try:
+            return hitl.detail_response(self.deployment, msg)
+        except LookupError as e:
+            raise ServerError(404, "not_found", str(e)) from None
+
+    def _get_dag_run_state(self, msg: Any) -> Any:
+        try:
+            state = self.deployment.run_state(msg.dag_id, msg.run_id)
+        except LookupError as e:
+            raise ServerError(404, "not_found", str(e)) from None
+        return m.DagRunStateResult(state=state)
+
+    def _get_dr_count(self, msg: Any) -> Any:
+        return m.DRCount(count=self.deployment.count_runs(msg))
+
+    def _get_task_states(self, msg: Any) -> Any:
+        if self.task_states is None:
+            raise NotImplementedError(_msgs.unsupported_message("GetTaskStates"))
+        return m.TaskStatesResult(task_states=self.task_states(msg))
+
+    def _get_asset(self, msg: Any) -> Any:
+        name, uri = getattr(msg, "name", None), getattr(msg, "uri", None)
+        row = self.deployment.assets.lookup(name=name, uri=uri)
+        if row is None:
+            detail = {"name": name} if name is not None else {"uri": uri}
+            return ErrorResponse(error=ErrorType.ASSET_NOT_FOUND, detail=detail)
+        return m.AssetResult(name=row.name, uri=row.uri, group=row.group, extra=row.extra)
+
+    def _get_assets_by_alias(self, msg: Any) -> Any:
+        rows = self.deployment.assets.alias_rows(msg.alias_name)
+        return m.AssetsByAliasResult(
+            assets=[m.AssetResult(name=r.name, uri=r.uri, group=r.group, extra=r.extra) for r in rows]
+        )
+
+    def _get_asset_events(self, msg: Any) -> Any:
+        window = {k: getattr(msg, k, None) for k in ("after", "before", "limit")}
+        records = self.deployment.assets.query(
+            name=getattr(msg, "name", None),
+            uri=getattr(msg, "uri", None),
+            alias_name=getattr(msg, "alias_name", None),
+            ascending=getattr(msg, "ascending", True),
+            **window,
+        )
+        return m.AssetEventsResult.model_validate(
+            {"asset_events": [self._asset_event_body(r) for r in records]}
+        )
+
+    def _asset_event_body(self, record: Any) -> dict[str, Any]:
+        row = self.deployment.assets.lookup(name=record.name, uri=record.uri)
+        return {
+            "id": record.id,
+            "timestamp": record.timestamp,
+            "extra": record.extra,
+            "asset": {
+                "name": record.name,
+                "uri": record.uri,
+                "group": row.group if row else "asset",
+                "extra": row.extra if row else {},
+            },
+            "created_dagruns": [],
+            "source_task_id": record.task_id,
+            "source_dag_id": record.dag_id,
+            "source_run_id": record.run_id,
+            "source_map_index": record.map_index,
+        }
+
     # The supervisor sends a connection by its field aliases ("schema", not "schema_").
     _DUMP_OPTIONS: ClassVar[dict[str, dict[str, bool]]] = {"ConnectionResult": {"by_alias": True}}
 
@@ -451,6 +607,31 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         "GetPreviousTI": _get_previous_ti,
         # Secrets masking happens in the supervisor's log forwarder, which a test does not have.
         "MaskSecret": _ignore,
+        "SucceedTask": _succeed_task,
+        "TriggerDagRun": _trigger_dag_run,
+        "GetDagRunState": _get_dag_run_state,
+        "GetDRCount": _get_dr_count,
+        "GetTaskStates": _get_task_states,
+        "GetAssetByName": _get_asset,
+        "GetAssetByUri": _get_asset,
+        "GetAssetsByAlias": _get_assets_by_alias,
+        "GetAssetEventByAsset": _get_asset_events,
+        "GetAssetEventByAssetAlias": _get_asset_events,
+        "AwaitInputTask": _record_outcome,
+        "GetVariableKeys": _get_variable_keys,
+        "GetDagRun": _get_dag_run,
+        "GetDag": _get_dag,
+        "GetAssetStateStoreByName": _get_asset_state,
+        "GetAssetStateStoreByUri": _get_asset_state,
+        "SetAssetStateStoreByName": _set_asset_state,
+        "SetAssetStateStoreByUri": _set_asset_state,
+        "DeleteAssetStateStoreByName": _delete_asset_state,
+        "DeleteAssetStateStoreByUri": _delete_asset_state,
+        "ClearAssetStateStoreByName": _clear_asset_state,
+        "ClearAssetStateStoreByUri": _clear_asset_state,
+        "CreateHITLDetailPayload": _create_hitl_detail,
+        "GetHITLDetailResponse": _hitl_detail_response,
+        "UpdateHITLDetail": _hitl_detail_response,
     }
 
 

@@ -88,6 +88,9 @@ class RunInfo:
     logical_date: datetime | None
     run_after: datetime
     data_interval: tuple[datetime, datetime] | None
+    run_type: str = "manual"
+    consumed_asset_events: tuple[Any, ...] = ()
+    """The asset events an asset-triggered run was created for (AssetEventRecord)."""
 
     @classmethod
     def manual(
@@ -121,12 +124,20 @@ class RunInfo:
             run_after=self.run_after,
             start_date=self.logical_date or self.run_after,
             end_date=None,
-            run_type=_compat.DagRunType.MANUAL,
+            run_type=_compat.DagRunType(self.run_type),
             state=_compat.DagRunState(state),
             conf=dict(conf or {}),  # the DB column defaults to an empty dict
-            consumed_asset_events=[],
+            consumed_asset_events=_consumed_events(self.consumed_asset_events),
             partition_key=None,
         )
+
+
+def _consumed_events(records: tuple[Any, ...]) -> list[Any]:
+    if not records:
+        return []
+    from pytest_xcom.deployment import consumed_event_references
+
+    return consumed_event_references(_compat.DagRun, records)
 
 
 def make_task_instance(

@@ -122,10 +122,19 @@ class _VirtualTimeSelector(selectors.DefaultSelector):  # type: ignore[misc,vali
         self.now = 0.0
         self.jumps = 0
         self.bounded = True
+        self.in_threads = 0
+        """How many calls the loop handed to executor threads are still running."""
 
     def select(self, timeout: float | None = None) -> Any:
         ready = super().select(0)
         if ready or timeout == 0:
+            return ready
+        if self.in_threads:
+            # Work handed to a thread (sync_to_async: a trigger asking the API server) ends in real
+            # time; the clock must not jump past it. Its end wakes the loop.
+            ready = super().select(REAL_WAIT if self.bounded else 1.0)
+            if not ready and self.bounded:
+                raise TriggerWaitError(_msgs.trigger_waits_in_real_time(REAL_WAIT))
             return ready
         if timeout is None:
             # Nothing scheduled: the trigger waits for I/O or another thread, in real time.
@@ -150,6 +159,15 @@ class _VirtualTimeLoop(asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         return self._virtual.now
+
+    def run_in_executor(self, executor: Any, func: Any, *args: Any) -> Any:
+        self._virtual.in_threads += 1
+        future = super().run_in_executor(executor, func, *args)
+        future.add_done_callback(self._thread_done)
+        return future
+
+    def _thread_done(self, _future: Any) -> None:
+        self._virtual.in_threads -= 1
 
 
 @contextlib.contextmanager

@@ -192,3 +192,14 @@ def worker_log_config(sink: Any) -> dict[str, Any]:
         "logger_factory": structlog.BytesLoggerFactory(sink),
         "cache_logger_on_first_use": False,
     }
+
+
+# -- whole deployments: triggered runs, assets, human in the loop -------------------------------------
+
+
+def hitl_response_result() -> Any:
+    """The triggerer's answer to a HITL trigger's GetHITLDetailResponse: Airflow 3.0 has no HITL."""
+    return None
+
+
+__all__ += ["hitl_response_result"]

@@ -110,3 +110,17 @@ def worker_log_config(sink: Any) -> dict[str, Any]:
         "logger_factory": LoggerFactory(NamedBytesLogger, io=sink),
         "cache_logger_on_first_use": False,
     }
+
+
+# -- whole deployments: triggered runs, assets, human in the loop -------------------------------------
+
+
+def hitl_response_result() -> Any:
+    """The triggerer's answer to a HITL trigger's GetHITLDetailResponse and UpdateHITLDetail (its
+    response union, not the task's, holds it)."""
+    from airflow.jobs.triggerer_job_runner import HITLDetailResponseResult
+
+    return HITLDetailResponseResult
+
+
+__all__ += ["hitl_response_result"]

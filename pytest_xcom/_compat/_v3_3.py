@@ -110,3 +110,10 @@ def fast_triggered_in_mapped_group(task: Any, map_index: int) -> bool:
         and task.get_closest_mapped_task_group() is not None
         and task.trigger_rule in ("one_success", "one_failed", "one_done", "none_failed_min_one_success")
     )
+
+
+# -- whole deployments: triggered runs, assets, human in the loop -------------------------------------
+
+from pytest_xcom._compat._v3_2 import hitl_response_result  # noqa: E402
+
+__all__ += ["hitl_response_result"]

@@ -31,16 +31,20 @@ as Airflow computes it) has passed on the run's clock. Other tasks go on meanwhi
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pytest_xcom import _arguments, _msgs, triggerer
+from pytest_xcom import _arguments, _msgs, hitl, triggerer
 from pytest_xcom._compat import SKIP_DOWNSTREAM_SPARES, timezone
 from pytest_xcom.comms import installed
 from pytest_xcom.context import RunInfo
+from pytest_xcom.deployment import Deployment, TriggeredRun
+from pytest_xcom.runner import following
 from pytest_xcom.runner.callbacks import DagCallbackRun, run_dag_callbacks
 from pytest_xcom.runner.dagrun import TI, SchedulerDagRun
 from pytest_xcom.runner.deadlines import check_deadlines, create_deadlines
@@ -197,7 +201,16 @@ class DagRunner:
         conf: dict[str, Any] | None = None,
         variables: Mapping[str, Any] | None = None,
         connections: Mapping[str, Any] | None = None,
+        dags: Iterable[Any] | None = None,
+        asset_events: Mapping[Any, Iterable[Any]] | None = None,
+        hitl_responses: Mapping[str, Mapping[str, Any]] | None = None,
+        _origin: TriggeredRun | None = None,
     ) -> DagRunResult:
+        """Run ``dag``; ``dags`` are the DAGs whose triggered and asset-scheduled runs are followed after
+        it, ``asset_events`` ({asset or URI: [extra, ...]}) events that happened before it,
+        ``hitl_responses`` ({task_id: {"chosen_options": [...], "params_input": {...}}}) the answers to
+        its human-in-the-loop tasks. ``_origin`` is the run a follower starts (its trigger or events)."""
+        to_follow = following.check_dags(dags)
         _arguments.check_run_dag_arguments(
             dag,
             logical_date=logical_date,
@@ -209,6 +222,9 @@ class DagRunner:
         )
         _validate_run_params(dag, conf)
         run = RunInfo.manual(dag, logical_date=logical_date, run_after=run_after, run_id=run_id)
+        deployment = self.store.channel().deployment
+        run = following.prepare_run(run, dag, deployment, asset_events=asset_events, origin=_origin)
+        runs_before, events_before = len(deployment.runs), len(deployment.assets.events)
         # As dag.test(): an earlier run at the same date is deleted, with its XComs, before this one.
         self.store.replace_run(run.dag_id, run.run_id, run.logical_date or run.run_after)
         comms = self.store.channel()
@@ -216,17 +232,30 @@ class DagRunner:
             dag=dag, run=run, store=self.store, conf=conf, start_date=run.logical_date or run.run_after
         )
         self.store.record_dag_run(run.dag_id, run.run_id, dr)
+        deployment.dag_runs[(run.dag_id, run.run_id)] = (run, conf, lambda: dr.state)
         dr.deadlines = create_deadlines(dr, dr.created)
         dr.verify_integrity(t for t in dag.task_dict.values() if _in_run(t, run))
         clock = triggerer.RunClock()
-        previous = comms.ti_count, comms.reschedule_start, comms.dag_run
+        previous = comms.ti_count, comms.reschedule_start, comms.dag_run, comms.task_states
         comms.ti_count, comms.reschedule_start = dr.ti_count, clock.first_start
         comms.dag_run = (run.dag_id, run.logical_date)
+        comms.task_states = functools.partial(task_states, dr, comms.task_states)
+        follower = None
+        if to_follow and _origin is None:
+            follower = following.Follower(self, to_follow, deployment, comms, hitl_responses=hitl_responses)
+            follower.start(run.dag_id, run.run_id)
         try:
-            with provided(comms, variables, connections), installed(comms):
+            with (
+                provided(comms, variables, connections),
+                installed(comms),
+                _following(deployment, follower),
+                hitl.responses_given(comms, hitl_responses),
+            ):
                 callbacks = run_passes(dr, conf, clock)
         finally:
-            comms.ti_count, comms.reschedule_start, comms.dag_run = previous
+            comms.ti_count, comms.reschedule_start, comms.dag_run, comms.task_states = previous
+        run_key = (run.dag_id, run.run_id)
+        emitted = deployment.assets.events[events_before:]
         result = DagRunResult(
             dag_id=run.dag_id,
             run_id=run.run_id,
@@ -243,15 +272,57 @@ class DagRunner:
             waiting=waiting(dr) if dr.state == RUNNING else {},
             dag_callbacks=callbacks,
             deadlines=dr.deadlines,
+            triggered_runs=[r for r in deployment.runs[runs_before:] if r.parent == run_key],
+            asset_events=[e for e in emitted if (e.dag_id, e.run_id) == run_key],
         )
+        if follower is not None:
+            with (
+                installed(comms),
+                _following(deployment, follower),
+                hitl.responses_given(comms, hitl_responses),
+            ):
+                follower.after_run(result)
         self.store.note_result(result)
         return result
+
+
+@contextlib.contextmanager
+def _following(deployment: Deployment, follower: following.Follower | None) -> Iterator[None]:
+    """Let tasks that wait for a triggered run have it followed, while the root run runs."""
+    if follower is None:
+        yield
+        return
+    saved = deployment.follow, deployment.followable
+    deployment.follow, deployment.followable = follower.follow, follower.followable
+    try:
+        yield
+    finally:
+        deployment.follow, deployment.followable = saved
+
+
+def task_states(dr: SchedulerDagRun, others: Any, msg: Any) -> dict[str, dict[str, Any]]:
+    """GetTaskStates: {run_id: {task_id (or task_id_mapindex): state}} for the task instances asked for."""
+    found: dict[str, dict[str, Any]] = dict(others(msg)) if others is not None else {}
+    if msg.dag_id != dr.run.dag_id or (msg.run_ids and dr.run.run_id not in msg.run_ids):
+        return found
+    task_ids = set(msg.task_ids or [])
+    if getattr(msg, "task_group_id", None):
+        task_ids |= {t.task_id for t in dr.dag.task_group_dict[msg.task_group_id].iter_tasks()}
+    states = found.setdefault(dr.run.run_id, {})
+    for ti in dr.get_task_instances():
+        if task_ids and ti.task_id not in task_ids:
+            continue
+        if msg.map_index is not None and ti.map_index != msg.map_index:
+            continue
+        states[ti.task_id if ti.map_index < 0 else f"{ti.task_id}_{ti.map_index}"] = ti.state
+    return found
 
 
 def run_dag(dag: Any, *, store: XComStore | None = None, **kwargs: Any) -> DagRunResult:
     """Run every task of ``dag`` in-process, as ``dag.test()`` would, without a metadata DB.
 
     Keyword arguments: ``logical_date`` (default: now), ``run_after``, ``run_id``, ``conf``,
-    ``variables``, ``connections``. Uses its own store unless ``store`` is given.
+    ``variables``, ``connections``, ``dags`` (DAGs whose triggered and asset-scheduled runs are followed),
+    ``asset_events``, ``hitl_responses``. Uses its own store unless ``store`` is given.
     """
     return DagRunner(store if store is not None else XComStore())(dag, **kwargs)

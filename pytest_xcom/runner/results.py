@@ -30,6 +30,8 @@ class TaskRunResult:
     logs: TaskLogs = field(default_factory=TaskLogs, repr=False)
     """The try's log lines as the worker wrote them (``.messages``, ``.text``; each line ``.level``,
     ``.event``, ``.fields``); captured, not printed."""
+    asset_events: list[Any] = field(default_factory=list)
+    """The asset events the task emitted (:class:`~pytest_xcom.AssetEventRecord`), in emission order."""
 
     @property
     def ok(self) -> bool:
@@ -73,6 +75,11 @@ class DagRunResult:
     deadlines: list[Any] = field(default_factory=list)
     """The run's deadlines (``DAG(deadline=...)``): :class:`~pytest_xcom.runner.deadlines.RunDeadline`
     with ``deadline_time``, ``missed`` (its callback was called, on the run's clock) and ``error``."""
+    triggered_runs: list[Any] = field(default_factory=list)
+    """The DAG runs this run's tasks triggered and its asset events scheduled
+    (:class:`~pytest_xcom.TriggeredRun`); each one's ``.result`` is set if it was followed."""
+    asset_events: list[Any] = field(default_factory=list)
+    """The asset events this run's tasks emitted (:class:`~pytest_xcom.AssetEventRecord`), in order."""
 
     def __getitem__(self, task_id: str) -> TaskRunResult:
         """The result of an unmapped task (``result["extract"].return_value``)."""

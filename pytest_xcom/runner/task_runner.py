@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pytest_xcom import _arguments, _compat, _msgs, logs, triggerer
+from pytest_xcom import _arguments, _compat, _msgs, hitl, logs, triggerer
 from pytest_xcom._process import worker_globals_restored
 from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
+from pytest_xcom.deployment import RunningTask
 from pytest_xcom.logs import TaskLogs
 from pytest_xcom.render import RenderedFields
+from pytest_xcom.runner import following
 from pytest_xcom.runner.results import TaskRunResult
 from pytest_xcom.runner.states import DEFERRED, FAILED, UP_FOR_RETRY
 from pytest_xcom.secrets import as_connection_fields, as_variable_text
@@ -25,6 +27,8 @@ from pytest_xcom.store import RETURN_KEY, XComStore
 from pytest_xcom.supervisor import child_sockets
 
 __all__ = ["TaskRunner", "run_task", "run_task_instance"]
+
+AWAITING_INPUT = "awaiting_input"  # Airflow 3.3's state of a HITL task waiting for a person
 
 
 def _attempt(ti: Any) -> tuple[str, BaseException | None]:
@@ -40,7 +44,18 @@ def _attempt(ti: Any) -> tuple[str, BaseException | None]:
             # reporting a state; the supervisor then reports up_for_retry when retries remain.
             should_retry = ti._ti_context_from_server.should_retry
             return (UP_FOR_RETRY if should_retry else FAILED), startup_error
-        state, _, error = _compat.task_runner.run(ti, context, log)
+        try:
+            state, _, error = _compat.task_runner.run(ti, context, log)
+        except Exception as crash:
+            # An error raised while run() handles an outcome (Airflow 3.0's wait for a triggered run)
+            # ends the worker without a state; the supervisor then reports it as a failed start.
+            should_retry = ti._ti_context_from_server.should_retry
+            # Airflow 3.2's run() then fails on its own unset state (UnboundLocalError); the error
+            # from the server that started it is the one that says what happened.
+            cause = crash.__context__
+            return (UP_FOR_RETRY if should_retry else FAILED), (
+                cause if isinstance(cause, _compat.AirflowRuntimeError) else crash
+            )
         context["exception"] = error
         _compat.task_runner.finalize(ti, state, context, log, error)
     return _compat.TaskInstanceState(state).value, error
@@ -74,30 +89,45 @@ def run_task_instance(
     events: list[Any] = []
     resume: tuple[str, dict] | None = None
     log_lines: list[bytes] = []  # the try's, across a deferral (the trigger logs to the triggerer)
-    while True:
-        comms.events.clear()
-        ti = make_task_instance(
-            task,
-            run,
-            conf=conf,
-            map_index=map_index,
-            try_number=try_number,
-            dag_version_id=dag_version_id,
-            # The server clears a task's earlier XComs when it starts, but not when it resumes.
-            xcom_keys_to_clear=[] if resume else _keys_to_clear(store, run, task.task_id, map_index),
-            resume=resume,
-        )
-        triggerer.set_reschedule_count(ti, reschedule_count)
-        with logs.captured() as attempt_lines:
-            state, error = _attempt(ti)
-        log_lines += attempt_lines
-        events.extend(comms.events)
-        defer = next((m for m in comms.events if type(m).__name__ == "DeferTask"), None)
-        if run_triggers and state == DEFERRED and defer is not None:
-            # As dag.test() runs triggers in line; a wait moves the run's clock instead of sleeping.
-            resume = triggerer.fire_trigger(defer, clock if clock is not None else triggerer.RunClock())
-            continue
-        break
+    emitted_before = len(comms.deployment.assets.events)
+    run_clock = clock if clock is not None else triggerer.RunClock()
+    running = RunningTask(run.dag_id, run.run_id, task.task_id, map_index)
+    with comms.deployment.task_running(running):
+        while True:
+            comms.events.clear()
+            ti = make_task_instance(
+                task,
+                run,
+                conf=conf,
+                map_index=map_index,
+                try_number=try_number,
+                dag_version_id=dag_version_id,
+                # The server clears a task's earlier XComs when it starts, but not when it resumes.
+                xcom_keys_to_clear=[] if resume else _keys_to_clear(store, run, task.task_id, map_index),
+                resume=resume,
+            )
+            triggerer.set_reschedule_count(ti, reschedule_count)
+            with following.waits_on_run_clock(run_clock), logs.captured() as attempt_lines:
+                state, error = _attempt(ti)
+            log_lines += attempt_lines
+            events.extend(comms.events)
+            defer = next((m for m in comms.events if type(m).__name__ == "DeferTask"), None)
+            awaiting = next((m for m in comms.events if type(m).__name__ == "AwaitInputTask"), None)
+            # A human response the test gave resumes a HITL task in run_task too, as a person would.
+            answered = hitl.answers(comms, task.task_id)
+            if awaiting is not None and state == AWAITING_INPUT and (run_triggers or answered):
+                resume = hitl.resume_awaiting(comms.deployment, ti, awaiting, run_clock)
+                continue
+            if (run_triggers or answered) and state == DEFERRED and defer is not None:
+                # As dag.test() runs triggers in line; a wait moves the run's clock instead of sleeping.
+                unfollowed = comms.deployment.follow_runs_of(running)
+                if unfollowed and defer.classpath.endswith(".DagStateTrigger"):
+                    resume = following.waited_on_unfollowed(unfollowed[0])
+                    continue
+                hitl.check_trigger_ends(defer, task.task_id, answered)
+                resume = triggerer.fire_trigger(defer, run_clock)
+                continue
+            break
     records = store.records(dag_id=run.dag_id, run_id=run.run_id, task_id=task.task_id, map_index=map_index)
     pushed = {r.key: r.value for r in records}
     result = TaskRunResult(
@@ -111,6 +141,11 @@ def run_task_instance(
         try_number=try_number,
         ti=ti,
         logs=TaskLogs(log_lines),
+        asset_events=[
+            e
+            for e in comms.deployment.assets.events[emitted_before:]
+            if (e.dag_id, e.run_id, e.task_id, e.map_index) == running
+        ],
     )
     return result, events
 
@@ -182,6 +217,8 @@ class TaskRunner:
         try_number: int = 1,
         variables: Mapping[str, Any] | None = None,
         connections: Mapping[str, Any] | None = None,
+        asset_events: Mapping[Any, Any] | None = None,
+        hitl_responses: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> TaskRunResult:
         _arguments.check_run_task_arguments(
             task,
@@ -203,7 +240,15 @@ class TaskRunner:
         comms = store.channel()
         run = self.contexts.run_for(operator.dag, logical_date, run_after, run_id)
         _arguments.check_map_index(operator, map_index, store, run.dag_id, run.run_id)
-        with provided(comms, variables, connections), installed(comms):
+        run = following.prepare_run(
+            run, operator.dag, comms.deployment, asset_events=asset_events, origin=None
+        )
+        comms.deployment.dag_runs.setdefault((run.dag_id, run.run_id), (run, conf, lambda: "running"))
+        with (
+            provided(comms, variables, connections),
+            installed(comms),
+            hitl.responses_given(comms, hitl_responses),
+        ):
             result, _ = run_task_instance(
                 operator,
                 run,
@@ -223,7 +268,9 @@ def run_task(task: Any, *, store: XComStore | None = None, **kwargs: Any) -> Tas
     Upstream XComs are read from ``store`` (seed them with ``store.seed``); a fresh store is used when
     none is given. Keyword arguments: ``logical_date``, ``run_after``, ``run_id``, ``conf``,
     ``map_index`` (required for a mapped task: which instance to run), ``try_number``, ``variables``,
-    ``connections``. One attempt is made: a failing task with retries left reports ``up_for_retry``,
+    ``connections``, ``asset_events`` ({asset or URI: [extra, ...]}: earlier events, for ``inlet_events``
+    and an asset-scheduled DAG's ``triggering_asset_events``), ``hitl_responses``.
+    One attempt is made: a failing task with retries left reports ``up_for_retry``,
     as Airflow does.
     """
     contexts = TaskContextFactory(store=store if store is not None else XComStore())
