@@ -433,3 +433,10 @@ def which_dag(path: object, dag_ids: list[str]) -> str:
 
 def dag_not_in_file(path: object, dag_id: str, dag_ids: list[str]) -> str:
     return f"{path} defines no DAG {dag_id!r}; it defines: {_quoted(dag_ids)}{did_you_mean(dag_id, dag_ids)}"
+
+
+def not_a_mapped_task(task_id: str) -> str:
+    return (
+        f"task {task_id!r} is not mapped (it runs once, at map_index -1): read its value with "
+        f"result[{task_id!r}].return_value, or result.xcoms[({task_id!r}, -1, key)]"
+    )

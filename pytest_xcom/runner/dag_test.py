@@ -115,8 +115,16 @@ def _run_scheduled(dr: SchedulerDagRun, ti: TI, conf: dict | None, clock: trigge
         ti.reschedule_at = dr.clock + max(wait, 0.0)
 
 
-def run_passes(dr: SchedulerDagRun, conf: dict | None, clock: triggerer.RunClock) -> None:
-    """dag.test()'s loop: schedule, run what was scheduled, until the run has a final state."""
+def run_passes(
+    dr: SchedulerDagRun,
+    conf: dict | None,
+    clock: triggerer.RunClock,
+    order: list[tuple[str, int]] | None = None,
+) -> None:
+    """dag.test()'s loop: schedule, run what was scheduled, until the run has a final state.
+
+    ``order`` (if given) gets the (task_id, map_index) of each instance as it starts to run.
+    """
     idle = 0
     while dr.state == RUNNING:
         before = [(ti.key, ti.state) for ti in dr.tis.values()]
@@ -139,6 +147,8 @@ def run_passes(dr: SchedulerDagRun, conf: dict | None, clock: triggerer.RunClock
                 clock.advance(timedelta(seconds=min(due) - dr.clock))
                 dr.clock = min(due)
         for ti in schedulable:
+            if order is not None:
+                order.append(ti.key)
             _run_scheduled(dr, ti, conf, clock)
         if schedulable or [(ti.key, ti.state) for ti in dr.tis.values()] != before:
             idle = 0
@@ -183,11 +193,12 @@ class DagRunner:
         dr = SchedulerDagRun(dag=dag, run=run, store=self.store)
         dr.verify_integrity(t for t in dag.task_dict.values() if _in_run(t, run))
         clock = triggerer.RunClock()
+        order: list[tuple[str, int]] = []
         previous = comms.ti_count, comms.reschedule_start
         comms.ti_count, comms.reschedule_start = dr.ti_count, clock.first_start
         try:
             with provided(comms, variables, connections), installed(comms):
-                run_passes(dr, conf, clock)
+                run_passes(dr, conf, clock, order)
         finally:
             comms.ti_count, comms.reschedule_start = previous
         return DagRunResult(
@@ -203,6 +214,8 @@ class DagRunner:
             },
             tasks={ti.key: ti.result for ti in dr.get_task_instances() if ti.result is not None},
             store=self.store,
+            dag=dag,
+            order=order,
         )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pytest_xcom import _msgs
 from pytest_xcom.store import XComStore
 
 __all__ = ["DagRunResult", "TaskRunResult"]
@@ -49,6 +50,11 @@ class DagRunResult:
     xcoms: dict[tuple[str, int, str], Any]
     tasks: dict[tuple[str, int], TaskRunResult] = field(repr=False)
     store: XComStore = field(repr=False)
+    # -- answers to the usual questions (order, mapped values) --
+    dag: Any = field(default=None, repr=False)
+    order: list[tuple[str, int]] = field(default_factory=list, repr=False)
+    """(task_id, map_index) of every attempt, in the order they started: a retried instance once per
+    try, a sensor in reschedule mode once per poke."""
 
     def __getitem__(self, task_id: str) -> TaskRunResult:
         """The result of an unmapped task (``result["extract"].return_value``)."""
@@ -57,3 +63,20 @@ class DagRunResult:
         except KeyError:
             ran = sorted({t for t, _ in self.tasks})
             raise KeyError(f"task {task_id!r} did not run unmapped in this DAG run; ran: {ran}") from None
+
+    def mapped(self, task_id: str, key: str = "return_value") -> list[Any]:
+        """The values the instances of mapped task ``task_id`` pushed under ``key``, in map index order.
+
+        What a downstream task receives from the whole mapped task (an XComArg's lazy sequence, as a
+        list; ``ti.xcom_pull(task_ids=task_id)`` gives the same, but unwraps a list of one): an instance
+        that pushed nothing (skipped, failed, or returned None) has no place in it, so positions are not
+        always map indexes.
+        """
+        task = self.dag.task_dict.get(task_id) if self.dag is not None else None
+        if task is None:
+            ran = sorted({t for t, _ in self.task_states})
+            raise KeyError(_msgs.unknown_task(self.dag_id, task_id, ran))
+        if not (task.is_mapped or task.get_closest_mapped_task_group() is not None):
+            raise ValueError(_msgs.not_a_mapped_task(task_id))
+        pushed = ((m, v) for (t, m, k), v in self.xcoms.items() if t == task_id and k == key and m >= 0)
+        return [value for _, value in sorted(pushed, key=lambda item: item[0])]
