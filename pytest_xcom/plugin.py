@@ -218,3 +218,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         if hints:
             report.sections.append(("pytest_xcom", "\n".join(hints)))
     return report
+
+
+def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any, right: Any) -> list[str] | None:
+    from pytest_xcom.assertrepr import explain  # a run's task states and XComs, key by key
+
+    return explain(op, left, right, verbose=config.get_verbosity())

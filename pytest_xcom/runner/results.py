@@ -9,7 +9,29 @@ from typing import Any
 from pytest_xcom import _msgs
 from pytest_xcom.store import XComStore
 
-__all__ = ["DagRunResult", "TaskRunResult"]
+__all__ = ["DagRunResult", "RunXComs", "TaskRunResult", "TaskStates", "TaskXComs"]
+
+
+# -- the dicts results hand out: plain dicts, whose type tells a failed comparison how to explain itself
+# (pytest_xcom.assertrepr) --
+
+
+class TaskStates(dict[tuple[str, int], str]):
+    """{(task_id, map_index): state} of a DAG run."""
+
+    what = "task states"
+
+
+class RunXComs(dict[tuple[str, int, str], Any]):
+    """{(task_id, map_index, key): value} of every XCom a DAG run pushed."""
+
+    what = "XComs"
+
+
+class TaskXComs(dict[str, Any]):
+    """{key: value} of every XCom one task instance pushed."""
+
+    what = "XComs"
 
 
 @dataclass
@@ -27,6 +49,9 @@ class TaskRunResult:
     rendered: dict[str, Any] = field(default_factory=dict, repr=False)
     """The task's template fields as ``execute`` received them ({} if it never got that far); a
     :class:`~pytest_xcom.render.RenderedFields`, whose ``.shown`` is what the Rendered Template view shows."""
+
+    def __post_init__(self) -> None:
+        self.xcoms = TaskXComs(self.xcoms)
 
     @property
     def ok(self) -> bool:
@@ -55,6 +80,10 @@ class DagRunResult:
     order: list[tuple[str, int]] = field(default_factory=list, repr=False)
     """(task_id, map_index) of every attempt, in the order they started: a retried instance once per
     try, a sensor in reschedule mode once per poke."""
+
+    def __post_init__(self) -> None:
+        self.task_states = TaskStates(self.task_states)
+        self.xcoms = RunXComs(self.xcoms)
 
     def __getitem__(self, task_id: str) -> TaskRunResult:
         """The result of an unmapped task (``result["extract"].return_value``)."""
