@@ -440,3 +440,7 @@ def not_a_mapped_task(task_id: str) -> str:
         f"task {task_id!r} is not mapped (it runs once, at map_index -1): read its value with "
         f"result[{task_id!r}].return_value, or result.xcoms[({task_id!r}, -1, key)]"
     )
+
+
+def not_a_dag_file(path: str) -> str:
+    return f"{path} cannot be imported as a Python module: pass the path of a DAG file ending in .py"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import io
 import json
 import math
@@ -264,6 +263,7 @@ def _compare_files(
 ) -> list[Comparison]:
     from pytest_xcom import _msgs
     from pytest_xcom._dagtest import DagTestError, DagTestRequest, run_dag_tests
+    from pytest_xcom.dags import load_dag_file
 
     if run_ours is None:
         from pytest_xcom.runner import run_dag as run_ours
@@ -272,7 +272,7 @@ def _compare_files(
     for path, dag_id in targets:
         if not path.is_file():
             raise FileNotFoundError(_msgs.dag_file_not_found(path))
-        found = load_file_dags(path)
+        found = load_dag_file(path)
         if dag_id is None:
             if len(found) != 1:
                 raise ValueError(_msgs.which_dag(path, sorted(found)))
@@ -360,34 +360,6 @@ def _last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("---")]
     errors = [line for line in lines if "Error" in line or "Exception" in line]
     return (errors or lines or [text])[-1].strip()
-
-
-def load_file_dags(path: str | Path) -> dict[str, Any]:
-    """Every DAG a file defines, imported in this process without leaving it in ``sys.modules``."""
-    from airflow.sdk import DAG
-    from airflow.sdk.definitions._internal.contextmanager import DagContext
-
-    path = Path(path).resolve()
-    name = f"pytest_xcom_compared_{path.stem}_{abs(hash(str(path)))}"
-    saved = (set(DagContext.autoregistered_dags), DagContext.current_autoregister_module_name)
-    DagContext.autoregistered_dags.clear()
-    DagContext.current_autoregister_module_name = name
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # the autoregistration looks the module up by name
-    sys.path.insert(0, str(path.parent))  # as the DAG processor, which puts the bundle on the path
-    try:
-        spec.loader.exec_module(module)
-        dags = {d.dag_id: d for d in vars(module).values() if isinstance(d, DAG)}
-        dags.update({d.dag_id: d for d, _ in DagContext.autoregistered_dags})
-    finally:
-        sys.path.remove(str(path.parent))
-        del sys.modules[name]
-        DagContext.autoregistered_dags.clear()
-        DagContext.autoregistered_dags.update(saved[0])
-        DagContext.current_autoregister_module_name = saved[1]
-    return dags
 
 
 # -- command line ---------------------------------------------------------------------------------------
