@@ -372,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Run DAG files through Airflow's dag.test() and pytest_xcom's run_dag; list differences.",
     )
     parser.add_argument("dag_files", nargs="+", type=Path, metavar="DAG_FILE")
-    parser.add_argument("--dag-id", help="the DAG to run (default: the file's only DAG)")
+    parser.add_argument("--dag-id", help="the DAG to run (default: each DAG the file defines)")
     parser.add_argument("--logical-date", type=datetime.fromisoformat, help="ISO 8601 (default: now)")
     parser.add_argument("--conf", type=json.loads, help="the run's conf, as JSON")
     args = parser.parse_args(argv)
@@ -381,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         when = when.replace(tzinfo=UTC)
     # The task runner logs each task to stdout; the command prints only the comparison.
     comparisons = _compare_files(
-        [(path, args.dag_id) for path in args.dag_files],
+        [(path, dag_id) for path in args.dag_files for dag_id in _dag_ids(path, args.dag_id)],
         logical_date=when,
         conf=args.conf,
         quiet=True,
@@ -389,6 +389,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for comparison in comparisons:
         print(comparison)
     return 0 if all(c.identical for c in comparisons) else 1
+
+
+def _dag_ids(path: Path, dag_id: str | None) -> list[str | None]:
+    if dag_id is not None or not path.is_file():
+        return [dag_id]  # a missing file is reported by the comparison
+    from pytest_xcom.dags import load_dag_file
+
+    return sorted(load_dag_file(path)) or [None]
 
 
 if __name__ == "__main__":
