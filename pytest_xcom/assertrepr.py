@@ -26,7 +26,8 @@ def explain(op: str, left: object, right: object, *, verbose: int = 0) -> list[s
     ours_left, ours_right = isinstance(left, kinds), isinstance(right, kinds)
     if not (ours_left or ours_right) or not isinstance(left, Mapping) or not isinstance(right, Mapping):
         return None
-    what = (left if ours_left else right).what
+    ours: Any = left if ours_left else right
+    what = str(ours.what)
     if ours_left and ours_right:
         names = ("left", "right")
     else:

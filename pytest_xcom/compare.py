@@ -266,7 +266,9 @@ def _compare_files(
     from pytest_xcom.dags import load_dag_file
 
     if run_ours is None:
-        from pytest_xcom.runner import run_dag as run_ours
+        from pytest_xcom.runner import run_dag
+
+        run_ours = run_dag
     when = logical_date or datetime.now(UTC).replace(microsecond=0)
     dags = []
     for path, dag_id in targets:
@@ -396,7 +398,8 @@ def _dag_ids(path: Path, dag_id: str | None) -> list[str | None]:
         return [dag_id]  # a missing file is reported by the comparison
     from pytest_xcom.dags import load_dag_file
 
-    return sorted(load_dag_file(path)) or [None]
+    found: list[str | None] = [*sorted(load_dag_file(path))]
+    return found or [None]
 
 
 if __name__ == "__main__":
