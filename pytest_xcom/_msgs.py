@@ -444,3 +444,8 @@ def not_a_mapped_task(task_id: str) -> str:
 
 def not_a_dag_file(path: str) -> str:
     return f"{path} cannot be imported as a Python module: pass the path of a DAG file ending in .py"
+
+
+def provide_context_hint(error_text: str) -> str | None:
+    """The hint for an error that ``provide_context=True`` caused (in a test, or while a module loads)."""
+    return PROVIDE_CONTEXT if "provide_context" in error_text else None

@@ -107,6 +107,7 @@ class DagFolder:
             return DagProblem(file, _dag_id_line(source, message), cause, fix)
         else:
             cause, fix = _msgs.dag_import_error(message)
+            fix = _msgs.provide_context_hint(message) or fix
         return DagProblem(file, _traceback_line(message, source), cause, fix)
 
     def _duplicate_owner(self, message: str) -> str:
