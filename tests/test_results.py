@@ -44,7 +44,10 @@ def test_mapped_gives_what_a_downstream_task_receives(run_dag, mapped_pulls):
 
     assert result.mapped("each") == [{"x": 1, "square": 1}, {"x": 3, "square": 9}, {"x": 5, "square": 25}]
     assert result.mapped("each") == result["collect"].return_value
-    assert result.mapped("group.inner") == result["collect_group"].return_value == [101, 102, 104, 105]
+    assert result.mapped("group.inner") == result["collect_group"].return_value == [101, 102, 103, 104, 105]
+    # Airflow before 3.3 gives a downstream task of a mapped group its NOTSET sentinel for a missing index.
+    assert result.mapped("gaps.inner") == [101, 102, 104, 105]
+    assert [v for v in result["collect_gaps"].return_value if v != "NOTSET"] == result.mapped("gaps.inner")
     assert result.mapped("only_one") == [70]
     assert result.mapped("each_with_key", key="note") == ["note 1", "note 2", "note 4", "note 5"]
     assert result.mapped("each", key="note") == []
@@ -81,6 +84,7 @@ def test_mapped_matches_what_downstream_tasks_received_in_dag_test(mapped_pulls,
         "collect": "each",
         "collect_keyed": "each_with_key",
         "collect_group": "group.inner",
+        "collect_gaps": "gaps.inner",
         "collect_single": "only_one",
     }
     for downstream, mapped in received.items():
@@ -91,6 +95,7 @@ def test_mapped_matches_what_downstream_tasks_received_in_dag_test(mapped_pulls,
         assert ours.mapped("each") == pulled["each"]
         assert ours.mapped("each_with_key", key="note") == pulled["notes"]
         assert ours.mapped("group.inner") == pulled["inner"]
+        assert ours.mapped("gaps.inner") == pulled["gaps"]
 
 
 @pytest.mark.slow

@@ -1,8 +1,8 @@
 """Every attempt notes itself in a module-level list, which the last task returns.
 
-dag.test() runs every task in its own process, one after the other, so the list is the order of its
-attempts; each pass here has one instance to run, so that order is fixed (inside a pass dag.test()'s is
-not).
+dag.test() runs every task in the process that called it, one after the other, so the list is the order
+of its attempts; each pass here has one instance to run, so that order is fixed (inside a pass
+dag.test()'s is not).
 """
 
 from __future__ import annotations
