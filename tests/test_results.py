@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from dagfiles import load_dags
 
+from pytest_xcom._compat import AIRFLOW_MINOR
 from pytest_xcom._dagtest import run_dag_test
 
 DAGS = Path(__file__).parent / "results_dags"
@@ -45,9 +46,9 @@ def test_mapped_gives_what_a_downstream_task_receives(run_dag, mapped_pulls):
     assert result.mapped("each") == [{"x": 1, "square": 1}, {"x": 3, "square": 9}, {"x": 5, "square": 25}]
     assert result.mapped("each") == result["collect"].return_value
     assert result.mapped("group.inner") == result["collect_group"].return_value == [101, 102, 103, 104, 105]
-    # Airflow before 3.3 gives a downstream task of a mapped group its NOTSET sentinel for a missing index.
+    # Before Airflow 3.3 a downstream task of a mapped group gets its NOTSET sentinel for a missing index.
     assert result.mapped("gaps.inner") == [101, 102, 104, 105]
-    assert [v for v in result["collect_gaps"].return_value if v != "NOTSET"] == result.mapped("gaps.inner")
+    assert [v for v in result["collect_gaps"].return_value if v != "ArgNotSet"] == result.mapped("gaps.inner")
     assert result.mapped("only_one") == [70]
     assert result.mapped("each_with_key", key="note") == ["note 1", "note 2", "note 4", "note 5"]
     assert result.mapped("each", key="note") == []
@@ -89,7 +90,10 @@ def test_mapped_matches_what_downstream_tasks_received_in_dag_test(mapped_pulls,
     }
     for downstream, mapped in received.items():
         if (downstream, -1, "return_value") in real.xcoms:
-            assert ours.mapped(mapped) == real.xcoms[(downstream, -1, "return_value")], downstream
+            got = real.xcoms[(downstream, -1, "return_value")]
+            if AIRFLOW_MINOR < (3, 3):  # the sentinel in a gap of a mapped group, which mapped() leaves out
+                got = [v for v in got if v != "ArgNotSet"]
+            assert ours.mapped(mapped) == got, downstream
     if dag_id == "mapped_pulls":
         pulled = real.xcoms[("pull_all", -1, "return_value")]
         assert ours.mapped("each") == pulled["each"]

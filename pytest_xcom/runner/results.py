@@ -99,7 +99,8 @@ class DagRunResult:
         What a downstream task receives from the whole mapped task (an XComArg's lazy sequence, as a
         list; ``ti.xcom_pull(task_ids=task_id)`` gives the same, but unwraps a list of one): an instance
         that pushed nothing (skipped, failed, or returned None) has no place in it, so positions are not
-        always map indexes.
+        always map indexes. (Before Airflow 3.3, a task outside a mapped task group receives Airflow's
+        NOTSET sentinel in place of such an instance of a task in the group; here it is left out.)
         """
         task = self.dag.task_dict.get(task_id) if self.dag is not None else None
         if task is None:

@@ -29,9 +29,9 @@ def each_with_key(x, ti=None):
 
 @task(trigger_rule="all_done")
 def collect(values):
-    # What Airflow puts in place of a missing index (its NOTSET sentinel, before 3.3) is kept as its
-    # repr: serde could push it but not pull it back.
-    return [v if isinstance(v, (int, dict, str)) else repr(v) for v in values]
+    # What Airflow puts in place of a missing index (its NOTSET sentinel, before 3.3) is kept by its type's
+    # name: serde could push it but not pull it back.
+    return [v if isinstance(v, (int, dict, str)) else type(v).__name__ for v in values]
 
 
 @task(trigger_rule="all_done")
