@@ -16,6 +16,7 @@ __all__ = [
     "DagFolder",
     "DagRunResult",
     "DagRunner",
+    "InMemorySupervisorComms",
     "InMemoryTaskInstance",
     "LogLine",
     "RenderedFields",
@@ -56,6 +57,7 @@ _LAZY = {
     "TaskRunner": "pytest_xcom.runner",
     "run_dag": "pytest_xcom.runner",
     "run_task": "pytest_xcom.runner",
+    "InMemorySupervisorComms": "pytest_xcom.comms",
     "InMemoryTaskInstance": "pytest_xcom.context",
     "TaskContextFactory": "pytest_xcom.context",
     "LogLine": "pytest_xcom.logs",
@@ -68,6 +70,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from pytest_xcom.assets import AssetEventRecord
+    from pytest_xcom.comms import InMemorySupervisorComms
     from pytest_xcom.compare import Comparison, compare_with_airflow
     from pytest_xcom.config import AirflowConfig
     from pytest_xcom.context import InMemoryTaskInstance, TaskContextFactory
@@ -82,9 +85,12 @@ if TYPE_CHECKING:
 
 # No __dir__ listing the lazy names: pytest reads every name dir() gives of a plugin module (looking
 # for fixtures), which would import Airflow in every session that merely loads the plugin.
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'pytest_xcom' has no attribute {name!r}")
+# Hidden from type checkers, which would otherwise type every name, even a misspelt one, as Any.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name in _LAZY:
+            value = getattr(importlib.import_module(_LAZY[name]), name)
+            globals()[name] = value
+            return value
+        raise AttributeError(f"module 'pytest_xcom' has no attribute {name!r}")

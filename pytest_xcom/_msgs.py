@@ -543,3 +543,17 @@ def hitl_waits_for_ever(task_id: str) -> str:
         f"task {task_id!r} waits for a human response and has no response_timeout: in Airflow it would wait "
         f"until someone responds. Give one: hitl_responses={{{task_id!r}: {{'chosen_options': [...]}}}}."
     )
+def not_a_mapped_task(task_id: str) -> str:
+    return (
+        f"task {task_id!r} is not mapped (it runs once, at map_index -1): read its value with "
+        f"result[{task_id!r}].return_value, or result.xcoms[({task_id!r}, -1, key)]"
+    )
+
+
+def not_a_dag_file(path: str) -> str:
+    return f"{path} cannot be imported as a Python module: pass the path of a DAG file ending in .py"
+
+
+def provide_context_hint(error_text: str) -> str | None:
+    """The hint for an error that ``provide_context=True`` caused (in a test, or while a module loads)."""
+    return PROVIDE_CONTEXT if "provide_context" in error_text else None

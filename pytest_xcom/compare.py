@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import io
 import json
 import math
@@ -264,15 +263,18 @@ def _compare_files(
 ) -> list[Comparison]:
     from pytest_xcom import _msgs
     from pytest_xcom._dagtest import DagTestError, DagTestRequest, run_dag_tests
+    from pytest_xcom.dags import load_dag_file
 
     if run_ours is None:
-        from pytest_xcom.runner import run_dag as run_ours
+        from pytest_xcom.runner import run_dag
+
+        run_ours = run_dag
     when = logical_date or datetime.now(UTC).replace(microsecond=0)
     dags = []
     for path, dag_id in targets:
         if not path.is_file():
             raise FileNotFoundError(_msgs.dag_file_not_found(path))
-        found = load_file_dags(path)
+        found = load_dag_file(path)
         if dag_id is None:
             if len(found) != 1:
                 raise ValueError(_msgs.which_dag(path, sorted(found)))
@@ -362,34 +364,6 @@ def _last_line(text: str) -> str:
     return (errors or lines or [text])[-1].strip()
 
 
-def load_file_dags(path: str | Path) -> dict[str, Any]:
-    """Every DAG a file defines, imported in this process without leaving it in ``sys.modules``."""
-    from airflow.sdk import DAG
-    from airflow.sdk.definitions._internal.contextmanager import DagContext
-
-    path = Path(path).resolve()
-    name = f"pytest_xcom_compared_{path.stem}_{abs(hash(str(path)))}"
-    saved = (set(DagContext.autoregistered_dags), DagContext.current_autoregister_module_name)
-    DagContext.autoregistered_dags.clear()
-    DagContext.current_autoregister_module_name = name
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # the autoregistration looks the module up by name
-    sys.path.insert(0, str(path.parent))  # as the DAG processor, which puts the bundle on the path
-    try:
-        spec.loader.exec_module(module)
-        dags = {d.dag_id: d for d in vars(module).values() if isinstance(d, DAG)}
-        dags.update({d.dag_id: d for d, _ in DagContext.autoregistered_dags})
-    finally:
-        sys.path.remove(str(path.parent))
-        del sys.modules[name]
-        DagContext.autoregistered_dags.clear()
-        DagContext.autoregistered_dags.update(saved[0])
-        DagContext.current_autoregister_module_name = saved[1]
-    return dags
-
-
 # -- command line ---------------------------------------------------------------------------------------
 
 
@@ -400,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Run DAG files through Airflow's dag.test() and pytest_xcom's run_dag; list differences.",
     )
     parser.add_argument("dag_files", nargs="+", type=Path, metavar="DAG_FILE")
-    parser.add_argument("--dag-id", help="the DAG to run (default: the file's only DAG)")
+    parser.add_argument("--dag-id", help="the DAG to run (default: each DAG the file defines)")
     parser.add_argument("--logical-date", type=datetime.fromisoformat, help="ISO 8601 (default: now)")
     parser.add_argument("--conf", type=json.loads, help="the run's conf, as JSON")
     args = parser.parse_args(argv)
@@ -409,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         when = when.replace(tzinfo=UTC)
     # The task runner logs each task to stdout; the command prints only the comparison.
     comparisons = _compare_files(
-        [(path, args.dag_id) for path in args.dag_files],
+        [(path, dag_id) for path in args.dag_files for dag_id in _dag_ids(path, args.dag_id)],
         logical_date=when,
         conf=args.conf,
         quiet=True,
@@ -417,6 +391,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     for comparison in comparisons:
         print(comparison)
     return 0 if all(c.identical for c in comparisons) else 1
+
+
+def _dag_ids(path: Path, dag_id: str | None) -> list[str | None]:
+    if dag_id is not None or not path.is_file():
+        return [dag_id]  # a missing file is reported by the comparison
+    from pytest_xcom.dags import load_dag_file
+
+    found: list[str | None] = [*sorted(load_dag_file(path))]
+    return found or [None]
 
 
 if __name__ == "__main__":

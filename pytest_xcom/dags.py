@@ -24,7 +24,7 @@ from typing import Any
 
 from pytest_xcom import _msgs
 
-__all__ = ["DAG_RULES", "DagFolder", "DagProblem", "ParseTimeAccess", "load_dags"]
+__all__ = ["DAG_RULES", "DagFolder", "DagProblem", "ParseTimeAccess", "load_dag_file", "load_dags"]
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ class DagFolder:
             return DagProblem(file, _dag_id_line(source, message), cause, fix)
         else:
             cause, fix = _msgs.dag_import_error(message)
+            fix = _msgs.provide_context_hint(message) or fix
         return DagProblem(file, _traceback_line(message, source), cause, fix)
 
     def _duplicate_owner(self, message: str) -> str:
@@ -166,6 +167,43 @@ def load_dags(
     for key, message in bag.import_errors.items():
         result.import_errors[_relative(folder, key)] = message
     return result
+
+
+def load_dag_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Every DAG one file defines ({dag_id: DAG}): module-level ones and those ``@dag`` functions register.
+
+    The file is imported as the DAG processor imports it (its folder importable, so it can import its
+    neighbours), in this process, as a fresh module each call that is not left in ``sys.modules``. An
+    error the file raises propagates. For a whole folder, with Airflow's own DagBag, see :func:`load_dags`.
+    """
+    import importlib.util
+
+    from airflow.sdk import DAG
+    from airflow.sdk.definitions._internal.contextmanager import DagContext
+
+    file = Path(path).resolve()
+    name = f"pytest_xcom_dagfile_{file.stem}_{abs(hash(str(file)))}"
+    saved = (set(DagContext.autoregistered_dags), DagContext.current_autoregister_module_name)
+    DagContext.autoregistered_dags.clear()
+    DagContext.current_autoregister_module_name = name
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise ImportError(_msgs.not_a_dag_file(str(path)))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # the autoregistration looks the module up by name
+    saved_path = list(sys.path)
+    sys.path.insert(0, str(file.parent))
+    try:
+        spec.loader.exec_module(module)
+        dags = {d.dag_id: d for d in vars(module).values() if isinstance(d, DAG)}
+        dags.update({d.dag_id: d for d, _ in DagContext.autoregistered_dags})
+    finally:
+        sys.path[:] = saved_path
+        del sys.modules[name]
+        DagContext.autoregistered_dags.clear()
+        DagContext.autoregistered_dags.update(saved[0])
+        DagContext.current_autoregister_module_name = saved[1]
+    return dags
 
 
 # Airflow keeps the last 2 frames of an import error's traceback by default, which often ends inside

@@ -229,3 +229,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         if hints:
             report.sections.append(("pytest_xcom", "\n".join(hints)))
     return report
+
+
+def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any, right: Any) -> list[str] | None:
+    from pytest_xcom.assertrepr import explain  # a run's task states and XComs, key by key
+
+    return explain(op, left, right, verbose=config.get_verbosity())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    from pytest_xcom._msgs import provide_context_hint
+
+    report = yield
+    hint = provide_context_hint(str(report.longrepr)) if report.failed else None
+    if hint is not None:  # a module that builds a DAG at import fails before any test has run
+        report.sections.append(("pytest_xcom", hint))
+    return report

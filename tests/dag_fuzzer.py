@@ -716,7 +716,7 @@ def fuzz(
 def _run_ours(run_dag: Any, path: Path, dag_id: str, repeat: int) -> Any:
     from pytest_xcom.store import XComStore
 
-    from_file = importlib.import_module("pytest_xcom.compare").load_file_dags
+    from_file = importlib.import_module("pytest_xcom.dags").load_dag_file
     try:
         dag = from_file(path)[dag_id]
         store = XComStore()

@@ -143,9 +143,17 @@ def waiting(dr: SchedulerDagRun) -> dict[tuple[str, int], str]:
     }
 
 
-def run_passes(dr: SchedulerDagRun, conf: dict | None, clock: triggerer.RunClock) -> list[DagCallbackRun]:
+def run_passes(
+    dr: SchedulerDagRun,
+    conf: dict | None,
+    clock: triggerer.RunClock,
+    order: list[tuple[str, int]] | None = None,
+) -> list[DagCallbackRun]:
     """dag.test()'s loop: schedule, run what was scheduled, until the run has a final state (or is held
-    by an earlier run for ever); the DAG callbacks the end of the run called."""
+    by an earlier run for ever); the DAG callbacks the end of the run called.
+
+    ``order`` (if given) gets the (task_id, map_index) of each instance as it starts to run.
+    """
     idle = 0
     while dr.state == RUNNING:
         before = [(ti.key, ti.state) for ti in dr.tis.values()]
@@ -172,6 +180,8 @@ def run_passes(dr: SchedulerDagRun, conf: dict | None, clock: triggerer.RunClock
                 clock.advance(timedelta(seconds=min(due) - dr.clock))
                 dr.clock = min(due)
         for ti in schedulable:
+            if order is not None:
+                order.append(ti.key)
             _run_scheduled(dr, ti, conf, clock)
         if schedulable or [(ti.key, ti.state) for ti in dr.tis.values()] != before:
             idle = 0
@@ -236,6 +246,7 @@ class DagRunner:
         dr.deadlines = create_deadlines(dr, dr.created)
         dr.verify_integrity(t for t in dag.task_dict.values() if _in_run(t, run))
         clock = triggerer.RunClock()
+        order: list[tuple[str, int]] = []
         previous = comms.ti_count, comms.reschedule_start, comms.dag_run, comms.task_states
         comms.ti_count, comms.reschedule_start = dr.ti_count, clock.first_start
         comms.dag_run = (run.dag_id, run.logical_date)
@@ -251,7 +262,7 @@ class DagRunner:
                 _following(deployment, follower),
                 hitl.responses_given(comms, hitl_responses),
             ):
-                callbacks = run_passes(dr, conf, clock)
+                callbacks = run_passes(dr, conf, clock, order)
         finally:
             comms.ti_count, comms.reschedule_start, comms.dag_run, comms.task_states = previous
         run_key = (run.dag_id, run.run_id)
@@ -274,6 +285,8 @@ class DagRunner:
             deadlines=dr.deadlines,
             triggered_runs=[r for r in deployment.runs[runs_before:] if r.parent == run_key],
             asset_events=[e for e in emitted if (e.dag_id, e.run_id) == run_key],
+            dag=dag,
+            order=order,
         )
         if follower is not None:
             with (

@@ -6,10 +6,33 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pytest_xcom import _msgs
 from pytest_xcom.logs import TaskLogs
 from pytest_xcom.store import XComStore
 
-__all__ = ["DagRunResult", "TaskRunResult"]
+__all__ = ["DagRunResult", "RunXComs", "TaskRunResult", "TaskStates", "TaskXComs"]
+
+
+# -- the dicts results hand out: plain dicts, whose type tells a failed comparison how to explain itself
+# (pytest_xcom.assertrepr) --
+
+
+class TaskStates(dict[tuple[str, int], str]):
+    """{(task_id, map_index): state} of a DAG run."""
+
+    what = "task states"
+
+
+class RunXComs(dict[tuple[str, int, str], Any]):
+    """{(task_id, map_index, key): value} of every XCom a DAG run pushed."""
+
+    what = "XComs"
+
+
+class TaskXComs(dict[str, Any]):
+    """{key: value} of every XCom one task instance pushed."""
+
+    what = "XComs"
 
 
 @dataclass
@@ -32,6 +55,9 @@ class TaskRunResult:
     ``.event``, ``.fields``); captured, not printed."""
     asset_events: list[Any] = field(default_factory=list)
     """The asset events the task emitted (:class:`~pytest_xcom.AssetEventRecord`), in emission order."""
+
+    def __post_init__(self) -> None:
+        self.xcoms = TaskXComs(self.xcoms)
 
     @property
     def ok(self) -> bool:
@@ -80,6 +106,15 @@ class DagRunResult:
     (:class:`~pytest_xcom.TriggeredRun`); each one's ``.result`` is set if it was followed."""
     asset_events: list[Any] = field(default_factory=list)
     """The asset events this run's tasks emitted (:class:`~pytest_xcom.AssetEventRecord`), in order."""
+    # -- answers to the usual questions (order, mapped values) --
+    dag: Any = field(default=None, repr=False)
+    order: list[tuple[str, int]] = field(default_factory=list, repr=False)
+    """(task_id, map_index) of every attempt, in the order they started: a retried instance once per
+    try, a sensor in reschedule mode once per poke."""
+
+    def __post_init__(self) -> None:
+        self.task_states = TaskStates(self.task_states)
+        self.xcoms = RunXComs(self.xcoms)
 
     def __getitem__(self, task_id: str) -> TaskRunResult:
         """The result of an unmapped task (``result["extract"].return_value``)."""
@@ -93,3 +128,21 @@ class DagRunResult:
         """The log lines of a task instance's last try in this run (empty if it never ran)."""
         result = self.tasks.get((task_id, map_index))
         return result.logs if result is not None else TaskLogs()
+
+    def mapped(self, task_id: str, key: str = "return_value") -> list[Any]:
+        """The values the instances of mapped task ``task_id`` pushed under ``key``, in map index order.
+
+        What a downstream task receives from the whole mapped task (an XComArg's lazy sequence, as a
+        list; ``ti.xcom_pull(task_ids=task_id)`` gives the same, but unwraps a list of one): an instance
+        that pushed nothing (skipped, failed, or returned None) has no place in it, so positions are not
+        always map indexes. (Before Airflow 3.3, a task outside a mapped task group receives Airflow's
+        NOTSET sentinel in place of such an instance of a task in the group; here it is left out.)
+        """
+        task = self.dag.task_dict.get(task_id) if self.dag is not None else None
+        if task is None:
+            ran = sorted({t for t, _ in self.task_states})
+            raise KeyError(_msgs.unknown_task(self.dag_id, task_id, ran))
+        if not (task.is_mapped or task.get_closest_mapped_task_group() is not None):
+            raise ValueError(_msgs.not_a_mapped_task(task_id))
+        pushed = ((m, v) for (t, m, k), v in self.xcoms.items() if t == task_id and k == key and m >= 0)
+        return [value for _, value in sorted(pushed, key=lambda item: item[0])]
