@@ -159,7 +159,9 @@ def run_passes(
         before = [(ti.key, ti.state) for ti in dr.tis.values()]
         if dr.deadlines:
             check_deadlines(dr, dr.deadlines, dr.created + timedelta(seconds=dr.clock))
-        dr.held = {}
+        # An instance held back stays so while the earlier run does not change (the scheduler's cache of
+        # unmet instances does not ask again), so only those that got a state since are let go.
+        dr.held = {key: why for key, why in dr.held.items() if key in dr.tis and dr.tis[key].state is None}
         schedulable = dr.update_state()
         if dr.state != RUNNING:
             dr.end_date = max(timezone.utcnow(), dr.created + timedelta(seconds=dr.clock))
