@@ -75,6 +75,7 @@ __all__ = [
     "fast_triggered_in_mapped_group",
     "frozen_clock_deserializers",
     "get_relevant_map_indexes",
+    "hitl_response_result",
     "import_string",
     "is_arg_set",
     "list_dag_files",
@@ -200,6 +201,3 @@ def worker_log_config(sink: Any) -> dict[str, Any]:
 def hitl_response_result() -> Any:
     """The triggerer's answer to a HITL trigger's GetHITLDetailResponse: Airflow 3.0 has no HITL."""
     return None
-
-
-__all__ += ["hitl_response_result"]

@@ -28,6 +28,7 @@ from pytest_xcom._compat._v3_2 import (
     deserialize,
     frozen_clock_deserializers,
     get_relevant_map_indexes,
+    hitl_response_result,
     import_string,
     is_arg_set,
     list_dag_files,
@@ -69,6 +70,7 @@ __all__ = [
     "fast_triggered_in_mapped_group",
     "frozen_clock_deserializers",
     "get_relevant_map_indexes",
+    "hitl_response_result",
     "import_string",
     "is_arg_set",
     "list_dag_files",
@@ -110,10 +112,3 @@ def fast_triggered_in_mapped_group(task: Any, map_index: int) -> bool:
         and task.get_closest_mapped_task_group() is not None
         and task.trigger_rule in ("one_success", "one_failed", "one_done", "none_failed_min_one_success")
     )
-
-
-# -- whole deployments: triggered runs, assets, human in the loop -------------------------------------
-
-from pytest_xcom._compat._v3_2 import hitl_response_result  # noqa: E402
-
-__all__ += ["hitl_response_result"]
