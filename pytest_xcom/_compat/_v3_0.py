@@ -54,6 +54,7 @@ __all__ = [
     "deserialize",
     "frozen_clock_deserializers",
     "get_relevant_map_indexes",
+    "hitl_response_result",
     "import_string",
     "is_arg_set",
     "list_dag_files",
@@ -255,6 +256,3 @@ def resume_kwargs(event_payload: Any) -> Any:
 def hitl_response_result() -> Any:
     """The triggerer's answer to a HITL trigger's GetHITLDetailResponse: Airflow 3.0 has no HITL."""
     return None
-
-
-__all__ += ["hitl_response_result"]

@@ -51,6 +51,7 @@ __all__ = [
     "deserialize",
     "frozen_clock_deserializers",
     "get_relevant_map_indexes",
+    "hitl_response_result",
     "import_string",
     "is_arg_set",
     "list_dag_files",
@@ -206,6 +207,3 @@ def hitl_response_result() -> Any:
     from airflow.jobs.triggerer_job_runner import HITLDetailResponseResult
 
     return HITLDetailResponseResult
-
-
-__all__ += ["hitl_response_result"]

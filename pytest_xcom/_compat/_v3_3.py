@@ -61,6 +61,7 @@ __all__ = [
     "deserialize",
     "frozen_clock_deserializers",
     "get_relevant_map_indexes",
+    "hitl_response_result",
     "import_string",
     "is_arg_set",
     "list_dag_files",
@@ -90,5 +91,3 @@ def make_request_frame(comms: Any, msg: Any) -> Any:
 # -- whole deployments: triggered runs, assets, human in the loop -------------------------------------
 
 from pytest_xcom._compat._v3_2 import hitl_response_result  # noqa: E402
-
-__all__ += ["hitl_response_result"]
