@@ -254,7 +254,7 @@ class AssetTable:
 
     def seed(self, given: Any, *, timestamp: datetime) -> list[AssetEventRecord]:
         """Events that happened before the test: ``{asset_or_uri: [extra_or_record, ...]}`` (or a list of
-        such pairs: an Asset is not hashable in Airflow 3.0)."""
+        such pairs: an Asset is not hashable before Airflow 3.2)."""
         added = []
         pairs = given.items() if isinstance(given, Mapping) else given
         for target, items in pairs:

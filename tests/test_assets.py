@@ -110,9 +110,9 @@ def test_given_events_reach_inlet_events_of_run_task(run_task):
             return [e.extra for e in inlet_events[ORDERS]]
 
         op = read()
-    # Keyed by the asset itself where it is hashable (3.1+), else given as pairs.
+    # Keyed by the asset itself where it is hashable (3.2+), else given as pairs.
     given = [(ORDERS, [{"rows": 1}, {"rows": 2}])]
-    result = run_task(op, asset_events=given if _compat.AIRFLOW_MINOR < (3, 1) else dict(given))
+    result = run_task(op, asset_events=given if _compat.AIRFLOW_MINOR < (3, 2) else dict(given))
     assert result.return_value == [{"rows": 1}, {"rows": 2}]
 
 
