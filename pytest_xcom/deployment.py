@@ -13,10 +13,13 @@ import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pytest_xcom import _msgs
 from pytest_xcom.assets import AssetEventRecord, AssetTable
+
+if TYPE_CHECKING:
+    from pytest_xcom.runner.results import DagRunResult
 
 __all__ = ["Deployment", "RunningTask", "TriggeredRun", "consumed_event_references"]
 
@@ -33,7 +36,7 @@ class TriggeredRun:
     logical_date: datetime | None
     triggered_by: str | None
     """The task id that triggered it, or the URI of the asset whose event scheduled it."""
-    result: Any = None
+    result: DagRunResult | None = None
     """Its :class:`~pytest_xcom.DagRunResult` if it was followed (``run_dag(..., dags=[...])``), else None."""
     run_after: datetime | None = None
     parent: tuple[str, str] | None = field(default=None, repr=False)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_xcom import _msgs
 from pytest_xcom.logs import TaskLogs
 from pytest_xcom.store import XComStore
+
+if TYPE_CHECKING:
+    from pytest_xcom.assets import AssetEventRecord
+    from pytest_xcom.deployment import TriggeredRun
 
 __all__ = ["DagRunResult", "RunXComs", "TaskRunResult", "TaskStates", "TaskXComs"]
 
@@ -53,7 +57,7 @@ class TaskRunResult:
     logs: TaskLogs = field(default_factory=TaskLogs, repr=False)
     """The try's log lines as the worker wrote them (``.messages``, ``.text``; each line ``.level``,
     ``.event``, ``.fields``); captured, not printed."""
-    asset_events: list[Any] = field(default_factory=list)
+    asset_events: list[AssetEventRecord] = field(default_factory=list)
     """The asset events the task emitted (:class:`~pytest_xcom.AssetEventRecord`), in emission order."""
 
     def __post_init__(self) -> None:
@@ -101,10 +105,10 @@ class DagRunResult:
     deadlines: list[Any] = field(default_factory=list)
     """The run's deadlines (``DAG(deadline=...)``): :class:`~pytest_xcom.runner.deadlines.RunDeadline`
     with ``deadline_time``, ``missed`` (its callback was called, on the run's clock) and ``error``."""
-    triggered_runs: list[Any] = field(default_factory=list)
+    triggered_runs: list[TriggeredRun] = field(default_factory=list)
     """The DAG runs this run's tasks triggered and its asset events scheduled
     (:class:`~pytest_xcom.TriggeredRun`); each one's ``.result`` is set if it was followed."""
-    asset_events: list[Any] = field(default_factory=list)
+    asset_events: list[AssetEventRecord] = field(default_factory=list)
     """The asset events this run's tasks emitted (:class:`~pytest_xcom.AssetEventRecord`), in order."""
     # -- answers to the usual questions (order, mapped values) --
     dag: Any = field(default=None, repr=False)

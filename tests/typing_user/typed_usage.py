@@ -16,17 +16,21 @@ from hypothesis import given
 import pytest_xcom
 from pytest_xcom import (
     AirflowConfig,
+    AssetEventRecord,
     Comparison,
     DagFolder,
     DagRunner,
     DagRunResult,
     InMemorySupervisorComms,
     InMemoryTaskInstance,
+    LogLine,
     RenderedFields,
     TaskContextFactory,
+    TaskLogs,
     TaskRenderer,
     TaskRunner,
     TaskRunResult,
+    TriggeredRun,
     XComRecord,
     XComStore,
     assert_roundtrips,
@@ -142,6 +146,13 @@ def test_public_types_are_precise(tmp_path: Path) -> None:
     assert_type(result.mapped("load", key="return_value"), list[Any])
     assert_type(result["load"], TaskRunResult)
     assert_type(result.store, XComStore)
+    assert_type(result.logs("load"), TaskLogs)
+    assert_type(result["load"].logs[0], LogLine)
+    assert_type(result["load"].logs.messages, list[str])
+    assert_type(result.asset_events, list[AssetEventRecord])
+    assert_type(result["load"].asset_events, list[AssetEventRecord])
+    assert_type(result.triggered_runs, list[TriggeredRun])
+    assert_type(result.triggered_runs[0].result, DagRunResult | None)
     assert_type(run_task(dag.task_dict["extract"], store=store), TaskRunResult)
     assert_type(run_task(dag.task_dict["extract"]).xcoms, dict[str, Any])
     assert_type(render_task(dag.task_dict["load"]), RenderedFields)
