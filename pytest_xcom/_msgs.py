@@ -468,3 +468,11 @@ def waits_for_upstream(task_ids: list[str]) -> str:
             "with depends_on_past (or a max_active_tis_per_dag/dagrun limit) is unfinished"
         )
     return f"waits for its upstream task(s) {_quoted(task_ids)}, which cannot run yet"
+
+
+def deadline_reference_unsupported(kind: str) -> str:
+    return (
+        f"pytest_xcom cannot evaluate the deadline reference {kind}: a custom reference reads Airflow's "
+        "metadata DB, which a test does not have. Use DeadlineReference.DAGRUN_LOGICAL_DATE, "
+        "DAGRUN_QUEUED_AT, FIXED_DATETIME(...) or AVERAGE_RUNTIME(...) in the DAG under test."
+    )
