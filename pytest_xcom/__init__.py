@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "AirflowConfig",
     "Comparison",
+    "DagCallbackRun",
     "DagFolder",
     "DagRunResult",
     "DagRunner",
     "InMemoryTaskInstance",
     "RenderedFields",
+    "RunDeadline",
     "TaskContextFactory",
     "TaskRenderer",
     "TaskRunResult",
@@ -56,6 +58,8 @@ _LAZY = {
     "TaskContextFactory": "pytest_xcom.context",
     "XComRecord": "pytest_xcom.store",
     "XComStore": "pytest_xcom.store",
+    "DagCallbackRun": "pytest_xcom.runner.callbacks",
+    "RunDeadline": "pytest_xcom.runner.deadlines",
 }
 
 if TYPE_CHECKING:
@@ -66,6 +70,8 @@ if TYPE_CHECKING:
     from pytest_xcom.render import RenderedFields, TaskRenderer, render_task
     from pytest_xcom.roundtrips import assert_roundtrips, roundtrip
     from pytest_xcom.runner import DagRunner, DagRunResult, TaskRunner, TaskRunResult, run_dag, run_task
+    from pytest_xcom.runner.callbacks import DagCallbackRun
+    from pytest_xcom.runner.deadlines import RunDeadline
     from pytest_xcom.store import XComRecord, XComStore
 
 
