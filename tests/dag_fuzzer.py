@@ -258,7 +258,10 @@ class Generator:
 
     def _rules(self, node: Node, mapped_group: Node | None) -> Sequence[str]:
         # "always" is weighted up: such a task runs in the first pass, before the upstreams it pulls from.
-        return (*TRIGGER_RULES, *["always"] * 4) if self.two_runs else TRIGGER_RULES
+        # Airflow refuses it in a mapped task group mapped over a task's output, so none go there.
+        if not self.two_runs or mapped_group is not None:
+            return TRIGGER_RULES
+        return (*TRIGGER_RULES, *["always"] * 4)
 
     def _behaviour(self, node: Node, *, mapped: bool) -> None:
         rnd = self.rnd
