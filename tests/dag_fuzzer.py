@@ -255,6 +255,11 @@ class Generator:
             )
             if node.trigger_rule != "all_success":
                 self.features.add(f"trigger_rule {node.trigger_rule}")
+            if node.trigger_rule == "always":
+                # Such a task shares the first pass with its upstreams, and dag.test() runs a pass in an
+                # order it does not fix (a set's): its inputs would be a race. It only follows them.
+                node.after += [upstream for upstream, _ in node.data]
+                node.data.clear()
 
     def _rules(self, node: Node, mapped_group: Node | None) -> Sequence[str]:
         # "always" is weighted up: such a task runs in the first pass, before the upstreams it pulls from.
@@ -308,7 +313,7 @@ class Generator:
             node.pull_prior = node.name
             self.features.add("include_prior_dates")
         upstreams = [u for u, _ in node.data] + list(node.after)
-        if self.two_runs and upstreams and rnd.random() < 0.3:
+        if self.two_runs and upstreams and node.trigger_rule != "always" and rnd.random() < 0.3:
             node.pull_all = rnd.choice(upstreams).task_id
             self.features.add("include_prior_dates of every run")
         node.spec = spec
