@@ -13,6 +13,7 @@ __all__ = [
     "AirflowConfig",
     "AssetEventRecord",
     "Comparison",
+    "DagCallbackRun",
     "DagFolder",
     "DagRunResult",
     "DagRunner",
@@ -20,6 +21,7 @@ __all__ = [
     "InMemoryTaskInstance",
     "LogLine",
     "RenderedFields",
+    "RunDeadline",
     "TaskContextFactory",
     "TaskLogs",
     "TaskRenderer",
@@ -66,6 +68,8 @@ _LAZY = {
     "XComStore": "pytest_xcom.store",
     "AssetEventRecord": "pytest_xcom.assets",
     "TriggeredRun": "pytest_xcom.deployment",
+    "DagCallbackRun": "pytest_xcom.runner.callbacks",
+    "RunDeadline": "pytest_xcom.runner.deadlines",
 }
 
 if TYPE_CHECKING:
@@ -80,6 +84,8 @@ if TYPE_CHECKING:
     from pytest_xcom.render import RenderedFields, TaskRenderer, render_task
     from pytest_xcom.roundtrips import assert_roundtrips, roundtrip
     from pytest_xcom.runner import DagRunner, DagRunResult, TaskRunner, TaskRunResult, run_dag, run_task
+    from pytest_xcom.runner.callbacks import DagCallbackRun
+    from pytest_xcom.runner.deadlines import RunDeadline
     from pytest_xcom.store import XComRecord, XComStore
 
 

@@ -557,3 +557,11 @@ def not_a_dag_file(path: str) -> str:
 def provide_context_hint(error_text: str) -> str | None:
     """The hint for an error that ``provide_context=True`` caused (in a test, or while a module loads)."""
     return PROVIDE_CONTEXT if "provide_context" in error_text else None
+
+
+def deadline_reference_unsupported(kind: str) -> str:
+    return (
+        f"pytest_xcom cannot evaluate the deadline reference {kind}: a custom reference reads Airflow's "
+        "metadata DB, which a test does not have. Use DeadlineReference.DAGRUN_LOGICAL_DATE, "
+        "DAGRUN_QUEUED_AT, FIXED_DATETIME(...) or AVERAGE_RUNTIME(...) in the DAG under test."
+    )

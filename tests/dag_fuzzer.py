@@ -10,7 +10,9 @@ at once, and lists are short, so every DAG is finite and quick.
 
 ``--two-runs`` adds what looks at an earlier run (depends_on_past, wait_for_downstream, xcom_pull
 with include_prior_dates) and trigger rule ``always`` (teardowns too), and runs each DAG twice, a day
-apart, on one metadata DB (and one in-memory store); it is for run-level work and stays out of CI.
+apart, on one metadata DB (and one in-memory store). A task its earlier run holds (depends_on_past)
+would make dag.test() wait for ever: it gives up after two of its one-second waits and the run is
+compared as left, ``running``.
 
     python tests/dag_fuzzer.py --seeds 0:200              # run, compare, print differences by class
     python tests/dag_fuzzer.py --show 17                   # print seed 17's DAG file
@@ -41,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 LOGICAL_DATE = datetime(2024, 1, 1, tzinfo=UTC)
+
 
 def _airflow_minor() -> tuple[int, int]:
     # From the package metadata: generating a DAG file needs no Airflow import.
@@ -91,6 +94,7 @@ class Node:
     depends_on_past: bool = False
     wait_for_downstream: bool = False
     pull_prior: str | None = None
+    pull_all: str | None = None  # an upstream whose values of every run so far the task pushes
     inner: list[Node] = field(default_factory=list)  # a mapped group's tasks
 
     @property
@@ -148,7 +152,7 @@ class Generator:
             self._setup_teardown()
         self._finish_branches()
         if self.two_runs:
-            self._keep_past_dependencies_finite()
+            self._note_past_dependencies()
         dag_id = f"fuzz_{self.seed}{'_2runs' if self.two_runs else ''}"
         source = Emitter(self, dag_id).source()
         return GeneratedDag(self.seed, dag_id, source, frozenset(self.features), self._count(), self.two_runs)
@@ -251,9 +255,18 @@ class Generator:
             )
             if node.trigger_rule != "all_success":
                 self.features.add(f"trigger_rule {node.trigger_rule}")
+            if node.trigger_rule == "always":
+                # Such a task shares the first pass with its upstreams, and dag.test() runs a pass in an
+                # order it does not fix (a set's): its inputs would be a race. It only follows them.
+                node.after += [upstream for upstream, _ in node.data]
+                node.data.clear()
 
     def _rules(self, node: Node, mapped_group: Node | None) -> Sequence[str]:
-        return (*TRIGGER_RULES, "always") if self.two_runs else TRIGGER_RULES
+        # "always" is weighted up: such a task runs in the first pass, before the upstreams it pulls from.
+        # Airflow refuses it in a mapped task group mapped over a task's output, so none go there.
+        if not self.two_runs or mapped_group is not None:
+            return TRIGGER_RULES
+        return (*TRIGGER_RULES, *["always"] * 4)
 
     def _behaviour(self, node: Node, *, mapped: bool) -> None:
         rnd = self.rnd
@@ -299,6 +312,10 @@ class Generator:
         if self.two_runs and rnd.random() < 0.2:
             node.pull_prior = node.name
             self.features.add("include_prior_dates")
+        upstreams = [u for u, _ in node.data] + list(node.after)
+        if self.two_runs and upstreams and node.trigger_rule != "always" and rnd.random() < 0.3:
+            node.pull_all = rnd.choice(upstreams).task_id
+            self.features.add("include_prior_dates of every run")
         node.spec = spec
 
     def _mapped_group(self) -> None:
@@ -342,26 +359,10 @@ class Generator:
         self.nodes.append(teardown)
         self.features.add("setup/teardown")
 
-    def _keep_past_dependencies_finite(self) -> None:
-        # dag.test() waits for ever (a 1 s sleep per pass) on a task whose depends_on_past or
-        # wait_for_downstream can never be met, so these go only where the first run surely succeeds:
-        # a root task that always succeeds, waiting only for followers that surely succeed as well.
+    def _note_past_dependencies(self) -> None:
+        # A task held by its previous run's failure makes dag.test() wait for ever: the harness stops
+        # waiting after a few of its one-second sleeps (``max_waits``) and reports the run as left.
         everything = [*self.nodes, *(t for n in self.nodes if n.kind == "group" for t in n.inner)]
-
-        def sure(node: Node, upstream: Node | None) -> bool:
-            ups = [u for u, _ in node.data] + list(node.after)
-            plain = not ({"fail", "skip", "fail_hard", "fail_tries", "mod"} & node.spec.keys())
-            kind_ok = node.kind in ("task", "list", "kwlist", "multi") and node.mapped_group is None
-            return plain and kind_ok and ups == ([upstream] if upstream else [])
-
-        for node in everything:
-            followers = [o for o in everything if any(u is node for u, _ in o.data) or node in o.after]
-            if node.depends_on_past and not sure(node, None):
-                node.depends_on_past = False
-            if node.wait_for_downstream and not (
-                node.depends_on_past and all(sure(f, node) for f in followers)
-            ):
-                node.wait_for_downstream = False
         if any(n.depends_on_past for n in everything):
             self.features.add("depends_on_past")
         if any(n.wait_for_downstream for n in everything):
@@ -432,6 +433,8 @@ def _act(name, spec, **inputs):
     if "pull" in spec:
         prior = ti.xcom_pull(task_ids=spec["pull"], include_prior_dates=True, map_indexes=map_index)
         total += _val(prior)
+    if "pull_all" in spec:
+        ti.xcom_push(key="prior_all", value=ti.xcom_pull(task_ids=spec["pull_all"], include_prior_dates=True))
     if "push" in spec:
         ti.xcom_push(key=spec["push"], value=[total, try_number])
     out = spec.get("out", "int")
@@ -516,6 +519,8 @@ class Emitter:
         spec = dict(node.spec)
         if node.pull_prior:
             spec["pull"] = node.task_id
+        if node.pull_all:
+            spec["pull_all"] = node.pull_all
         lines = self._decorator(node)
         lines.append(f"def {node.name}(a=None, b=None, c=None, d=None, x=None, p=None):")
         call = f"_act({node.name!r}, {spec!r}, a=a, b=b, c=c, d=d, x=x, p=p)"
@@ -640,10 +645,15 @@ def fuzz(
         path.write_text(generated.source)
         files.append(path)
     repeat = 2 if two_runs else 1
+    # Where an earlier run holds a task, Airflow waits for ever; retries here have no delay, so two
+    # of dag.test()'s one-second waits mean it is held.
+    max_waits = 2 if two_runs else None
 
     def requests(indexes: list[int]) -> list[Any]:
         return [
-            dagtest.DagTestRequest(files[i], dags[i].dag_id, logical_date=LOGICAL_DATE, repeat=repeat)
+            dagtest.DagTestRequest(
+                files[i], dags[i].dag_id, logical_date=LOGICAL_DATE, repeat=repeat, max_waits=max_waits
+            )
             for i in indexes
         ]
 

@@ -92,3 +92,26 @@ def test_every_sampled_dag_loads_in_airflow(tmp_path):
         dag = load_dags(path)[generated.dag_id]
         assert len(dag.task_dict) == generated.n_tasks
         assert all(task.retry_delay.total_seconds() == 0 for task in dag.tasks)
+
+
+# Two consecutive runs of each DAG (depends_on_past, wait_for_downstream, include_prior_dates pulls of one
+# and of every run, trigger rule always): a smaller sample, each DAG costing two runs and, where its
+# first run holds the second, two of dag.test()'s one-second waits.
+TWO_RUN_SAMPLE = range(0, int(os.environ.get("PYTEST_XCOM_FUZZ_TWO_RUN_SAMPLE", "20")))
+
+
+@pytest.mark.slow
+def test_run_dag_agrees_with_dag_test_on_two_consecutive_runs_of_random_dags(tmp_path):
+    results = fuzz(TWO_RUN_SAMPLE, two_runs=True, workdir=tmp_path)
+    assert {r.dag.seed: r.error for r in results if r.error} == {}
+    differing = [
+        f"seed {r.dag.seed}: {sorted(classify(r.comparison))}\n{r.comparison}"
+        for r in results
+        if not r.comparison.identical
+    ]
+    assert not differing, (
+        "run_dag differs from dag.test() (python tests/dag_fuzzer.py --two-runs --show SEED):\n"
+        + "\n".join(differing)
+    )
+    features = set().union(*(r.dag.features for r in results))
+    assert {"depends_on_past", "wait_for_downstream", "include_prior_dates of every run"} <= features

@@ -105,3 +105,18 @@ def test_a_raising_deadline_callback_is_logged_and_the_run_goes_on(run_dag, dead
     assert result.state == "success"
     assert isinstance(result.deadlines[0].error, RuntimeError)
     assert "Deadline callback deadline_callbacks.broken failed" in caplog.text
+
+
+def test_a_custom_deadline_reference_is_refused_saying_what_to_use(run_dag, deadline_calls):
+    from datetime import timedelta
+
+    base = getattr(deadline_mod, "BaseDeadlineReference", None)
+    if base is None:
+        pytest.skip("custom deadline references come with Airflow 3.2")
+
+    class FromTheDatabase(base):
+        pass
+
+    dag = _deadline_dag("custom_reference", FromTheDatabase(), timedelta(hours=1))
+    with pytest.raises(NotImplementedError, match=r"FromTheDatabase.*DAGRUN_LOGICAL_DATE"):
+        run_dag(dag, logical_date=DAY_1)

@@ -225,3 +225,32 @@ def test_an_unmapped_task_has_no_rendered_map_index_unless_templated(run_task, t
         op = task(lambda: 1, task_id="u", map_index_template=template)()
 
     assert run_task(op).rendered_map_index == template
+
+
+def test_a_task_asks_for_its_previous_run_and_task_instance(run_dag):
+    with DAG("previous", schedule=None) as dag:
+
+        @task
+        def look(**context):
+            ti = context["ti"]
+            if not hasattr(ti, "get_previous_dagrun"):
+                return "no get_previous_dagrun on Airflow 3.0"
+            previous = ti.get_previous_dagrun()
+            failed = ti.get_previous_dagrun(state="failed")
+            seen = [str(previous.logical_date) if previous else None, failed]
+            if hasattr(ti, "get_previous_ti"):  # Airflow 3.2+
+                prev_ti = ti.get_previous_ti()
+                seen += [prev_ti.state, str(prev_ti.logical_date)] if prev_ti else [None, None]
+            return seen
+
+        look()
+
+    first = run_dag(dag, logical_date=DAY_1)["look"]
+    second = run_dag(dag, logical_date=DAY_2)["look"]
+
+    if first.return_value == "no get_previous_dagrun on Airflow 3.0":
+        pytest.skip(first.return_value)
+    assert first.return_value[:2] == [None, None]
+    assert second.return_value[:2] == ["2024-01-01 00:00:00+00:00", None]
+    if len(second.return_value) > 2:
+        assert second.return_value[2:] == ["success", "2024-01-01 00:00:00+00:00"]

@@ -8,7 +8,9 @@ scheduler code, one module per piece, each named after what it mirrors:
 - :mod:`.dagrun`: ``DagRun`` (creating instances, ``task_instance_scheduling_decisions``, ``update_state``);
 - :mod:`.trigger_rule_dep`: ``TriggerRuleDep``;
 - :mod:`.mapped`: mapped lengths, ``expand_mapped_task``, ``MappedTaskUpstreamDep``, relevant map indexes;
-- :mod:`.ti_deps`: ``NotInRetryPeriodDep``, ``NotPreviouslySkippedDep``.
+- :mod:`.ti_deps`: ``NotInRetryPeriodDep``, ``NotPreviouslySkippedDep``, ``PrevDagrunDep``;
+- :mod:`.callbacks`: the DAG's success and failure callbacks, as the DAG processor calls them;
+- :mod:`.deadlines`: ``DAG(deadline=...)``, deadlines and their callbacks on the run's clock.
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pytest_xcom import _msgs
+
 if TYPE_CHECKING:
     from pytest_xcom.runner.dagrun import SchedulerDagRun
 
@@ -59,9 +61,7 @@ def _reference_time(reference: Any, dr: SchedulerDagRun, created: datetime) -> d
             return None  # Airflow logs it and creates no deadline
         seconds = [(r.end_date - r.start_date).total_seconds() for r in finished]
         return created + timedelta(seconds=sum(seconds) / len(seconds))
-    raise NotImplementedError(
-        f"pytest_xcom does not evaluate the deadline reference {kind}; its alert is not recorded"
-    )
+    raise NotImplementedError(_msgs.deadline_reference_unsupported(kind))
 
 
 def create_deadlines(dr: SchedulerDagRun, created: datetime) -> list[RunDeadline]:

@@ -13,6 +13,8 @@ from pytest_xcom.store import XComStore
 if TYPE_CHECKING:
     from pytest_xcom.assets import AssetEventRecord
     from pytest_xcom.deployment import TriggeredRun
+    from pytest_xcom.runner.callbacks import DagCallbackRun
+    from pytest_xcom.runner.deadlines import RunDeadline
 
 __all__ = ["DagRunResult", "RunXComs", "TaskRunResult", "TaskStates", "TaskXComs"]
 
@@ -99,10 +101,10 @@ class DagRunResult:
     waiting: dict[tuple[str, int], str] = field(default_factory=dict)
     """A run left ``running`` (held by an earlier run, where Airflow waits for ever): each instance
     without a state, and what holds it."""
-    dag_callbacks: list[Any] = field(default_factory=list, repr=False)
+    dag_callbacks: list[DagCallbackRun] = field(default_factory=list, repr=False)
     """The DAG's on_success_callback / on_failure_callback calls at the end of the run
     (:class:`~pytest_xcom.runner.callbacks.DagCallbackRun`: name, reason, task_id, error)."""
-    deadlines: list[Any] = field(default_factory=list)
+    deadlines: list[RunDeadline] = field(default_factory=list)
     """The run's deadlines (``DAG(deadline=...)``): :class:`~pytest_xcom.runner.deadlines.RunDeadline`
     with ``deadline_time``, ``missed`` (its callback was called, on the run's clock) and ``error``."""
     triggered_runs: list[TriggeredRun] = field(default_factory=list)

@@ -18,6 +18,7 @@ from pytest_xcom import (
     AirflowConfig,
     AssetEventRecord,
     Comparison,
+    DagCallbackRun,
     DagFolder,
     DagRunner,
     DagRunResult,
@@ -25,6 +26,7 @@ from pytest_xcom import (
     InMemoryTaskInstance,
     LogLine,
     RenderedFields,
+    RunDeadline,
     TaskContextFactory,
     TaskLogs,
     TaskRenderer,
@@ -152,6 +154,8 @@ def test_public_types_are_precise(tmp_path: Path) -> None:
     assert_type(result.asset_events, list[AssetEventRecord])
     assert_type(result["load"].asset_events, list[AssetEventRecord])
     assert_type(result.triggered_runs, list[TriggeredRun])
+    assert_type(result.dag_callbacks, list[DagCallbackRun])
+    assert_type(result.deadlines, list[RunDeadline])
     assert_type(result.triggered_runs[0].result, DagRunResult | None)
     assert_type(run_task(dag.task_dict["extract"], store=store), TaskRunResult)
     assert_type(run_task(dag.task_dict["extract"]).xcoms, dict[str, Any])
