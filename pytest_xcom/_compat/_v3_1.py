@@ -28,6 +28,7 @@ from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server
 from pytest_xcom._compat._shared import (
     FRAME_ENCODER,
     SKIP_DOWNSTREAM_SPARES,
+    TASK_INSTANCES_IN_ROW_ORDER,
     TEARDOWN_WAITS_FOR_SCOPE,
     XCOM_ROUTES,
     config_parsers,
@@ -53,6 +54,7 @@ from pytest_xcom._compat._shared import (
 __all__ = [
     "FRAME_ENCODER",
     "SKIP_DOWNSTREAM_SPARES",
+    "TASK_INSTANCES_IN_ROW_ORDER",
     "TEARDOWN_WAITS_FOR_SCOPE",
     "XCOM_ROUTES",
     "AirflowSensorTimeout",

@@ -36,6 +36,7 @@ from pytest_xcom._compat._shared import (
 __all__ = [
     "FRAME_ENCODER",
     "SKIP_DOWNSTREAM_SPARES",
+    "TASK_INSTANCES_IN_ROW_ORDER",
     "TEARDOWN_WAITS_FOR_SCOPE",
     "XCOM_ROUTES",
     "AirflowSensorTimeout",
@@ -76,6 +77,9 @@ __all__ = [
 
 
 TEARDOWN_WAITS_FOR_SCOPE = True
+
+# DagRun.fetch_task_instances orders a run's task instances by (task_id, map_index).
+TASK_INSTANCES_IN_ROW_ORDER = False
 
 # What ti_skip_downstream leaves alone: an instance already running or finished (Airflow #59378).
 SKIP_DOWNSTREAM_SPARES = frozenset({"running", "success", "failed"})

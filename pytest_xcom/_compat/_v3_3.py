@@ -10,6 +10,7 @@ from airflow.sdk.execution_time import comms as _comms
 # Everything else is where 3.2 keeps it and behaves as 3.2's does.
 from pytest_xcom._compat._v3_2 import (
     SKIP_DOWNSTREAM_SPARES,
+    TASK_INSTANCES_IN_ROW_ORDER,
     TEARDOWN_WAITS_FOR_SCOPE,
     XCOM_ROUTES,
     AirflowSensorTimeout,
@@ -49,6 +50,7 @@ from pytest_xcom._compat._v3_2 import (
 __all__ = [
     "FRAME_ENCODER",
     "SKIP_DOWNSTREAM_SPARES",
+    "TASK_INSTANCES_IN_ROW_ORDER",
     "TEARDOWN_WAITS_FOR_SCOPE",
     "XCOM_ROUTES",
     "AirflowSensorTimeout",

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from pytest_xcom import _compat
 from pytest_xcom.runner.mapped import (
     NotFullyPopulated,
     NotMapped,
@@ -74,6 +75,8 @@ class TI:
     reschedules: int = 0
     """How often a sensor in reschedule mode asked to poke again (the server's task_reschedule rows)."""
     result: TaskRunResult | None = None
+    row: int = 0
+    """The row's place in the table: creation order, kept when the unexpanded instance becomes index 0."""
 
     @property
     def key(self) -> tuple[str, int]:
@@ -136,6 +139,7 @@ class SchedulerDagRun:
     state: str = RUNNING
     clock: float = 0.0
     """Seconds since the run started: the scheduler's "now" (moved on only by waiting for retries)."""
+    rows_created: int = 0
 
     # -- the task_instance table --------------------------------------------------------------------
 
@@ -143,11 +147,15 @@ class SchedulerDagRun:
         return sorted((ti for ti in self.tis.values() if ti.task_id == task_id), key=lambda t: t.map_index)
 
     def get_task_instances(self) -> list[TI]:
-        """Every instance, ordered as ``DagRun.fetch_task_instances`` orders them (task_id, map_index)."""
+        """Every instance, ordered as ``DagRun.fetch_task_instances`` orders them: by (task_id, map_index)
+        from 3.2; before, in the table's order (its query has no ORDER BY), i.e. as the rows were created."""
+        if _compat.TASK_INSTANCES_IN_ROW_ORDER:
+            return sorted(self.tis.values(), key=lambda t: t.row)
         return sorted(self.tis.values(), key=lambda t: (t.task_id, t.map_index))
 
     def add_ti(self, task_id: str, map_index: int, state: str | None = None) -> TI:
-        ti = TI(task_id, map_index, state)
+        ti = TI(task_id, map_index, state, row=self.rows_created)
+        self.rows_created += 1
         self.tis[ti.key] = ti
         return ti
 
