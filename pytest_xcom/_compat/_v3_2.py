@@ -33,8 +33,13 @@ from pytest_xcom._compat._shared import (
     secrets_masker,
 )
 
+# What create_dagrun (and so dag.test()) raises for a conf the DAG's params refuse: 3.2 validates the
+# serialized DAG's params, which raise a plain ValueError ("Invalid input for param ...").
+RUN_CONF_REFUSAL = ValueError
+
 __all__ = [
     "FRAME_ENCODER",
+    "RUN_CONF_REFUSAL",
     "SKIP_DOWNSTREAM_SPARES",
     "TASK_INSTANCES_IN_ROW_ORDER",
     "TEARDOWN_WAITS_FOR_SCOPE",

@@ -47,8 +47,12 @@ from pytest_xcom._compat._v3_2 import (
     trigger_kwargs,
 )
 
+# What create_dagrun (and so dag.test()) raises for a conf the DAG's params refuse.
+RUN_CONF_REFUSAL = ParamValidationError
+
 __all__ = [
     "FRAME_ENCODER",
+    "RUN_CONF_REFUSAL",
     "SKIP_DOWNSTREAM_SPARES",
     "TASK_INSTANCES_IN_ROW_ORDER",
     "TEARDOWN_WAITS_FOR_SCOPE",
