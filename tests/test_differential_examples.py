@@ -16,7 +16,7 @@ import pytest
 from dagfiles import load_dags
 
 import pytest_xcom
-from pytest_xcom._compat import AIRFLOW_MINOR, ParamValidationError
+from pytest_xcom._compat import AIRFLOW_MINOR, RUN_CONF_REFUSAL
 from pytest_xcom._dagtest import DagTestError, DagTestRequest, run_dag_tests
 from pytest_xcom.compare import compare_outcomes, rerun_real
 
@@ -127,6 +127,6 @@ def test_invalid_conf_is_refused_before_the_run_starts_as_dag_test_refuses_it():
         [DagTestRequest(path, "example_params_ui_tutorial", logical_date=LOGICAL_DATE)]
     )
     assert isinstance(refused, DagTestError)
-    assert "ParamValidationError: Invalid input for param required_field" in str(refused)
-    with pytest.raises(ParamValidationError, match="Invalid input for param required_field"):
+    assert f"{RUN_CONF_REFUSAL.__name__}: Invalid input for param required_field" in str(refused)
+    with pytest.raises(RUN_CONF_REFUSAL, match="Invalid input for param required_field"):
         pytest_xcom.run_dag(load_dags(path)["example_params_ui_tutorial"], logical_date=LOGICAL_DATE)

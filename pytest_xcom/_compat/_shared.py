@@ -81,6 +81,10 @@ def frozen_clock_deserializers() -> Iterator[None]:
 # between its setups and itself (``_evaluate_teardown_scope``).
 TEARDOWN_WAITS_FOR_SCOPE = False
 
+# DagRun.fetch_task_instances has no ORDER BY before 3.2: the scheduler sees a run's task instances in the
+# table's order (SQLite's: as the rows were created), which decides which of them a pass evaluates first.
+TASK_INSTANCES_IN_ROW_ORDER = True
+
 # The states ti_skip_downstream (a branch's or short-circuit's skip) leaves alone: none before 3.2.
 SKIP_DOWNSTREAM_SPARES: frozenset[str] = frozenset()
 

@@ -30,6 +30,7 @@ from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server
 from pytest_xcom._compat._shared import (
     FRAME_ENCODER,
     SKIP_DOWNSTREAM_SPARES,
+    TASK_INSTANCES_IN_ROW_ORDER,
     TEARDOWN_WAITS_FOR_SCOPE,
     XCOM_ROUTES,
     config_parsers,
@@ -52,9 +53,14 @@ from pytest_xcom._compat._shared import (
     trigger_kwargs,
 )
 
+# What create_dagrun (and so dag.test()) raises for a conf the DAG's params refuse.
+RUN_CONF_REFUSAL = ParamValidationError
+
 __all__ = [
     "FRAME_ENCODER",
+    "RUN_CONF_REFUSAL",
     "SKIP_DOWNSTREAM_SPARES",
+    "TASK_INSTANCES_IN_ROW_ORDER",
     "TEARDOWN_WAITS_FOR_SCOPE",
     "XCOM_ROUTES",
     "AirflowSensorTimeout",

@@ -33,9 +33,15 @@ from pytest_xcom._compat._shared import (
     secrets_masker,
 )
 
+# What create_dagrun (and so dag.test()) raises for a conf the DAG's params refuse: 3.2 validates the
+# serialized DAG's params, which raise a plain ValueError ("Invalid input for param ...").
+RUN_CONF_REFUSAL = ValueError
+
 __all__ = [
     "FRAME_ENCODER",
+    "RUN_CONF_REFUSAL",
     "SKIP_DOWNSTREAM_SPARES",
+    "TASK_INSTANCES_IN_ROW_ORDER",
     "TEARDOWN_WAITS_FOR_SCOPE",
     "XCOM_ROUTES",
     "AirflowSensorTimeout",
@@ -78,6 +84,9 @@ __all__ = [
 
 
 TEARDOWN_WAITS_FOR_SCOPE = True
+
+# DagRun.fetch_task_instances orders a run's task instances by (task_id, map_index).
+TASK_INSTANCES_IN_ROW_ORDER = False
 
 # What ti_skip_downstream leaves alone: an instance already running or finished (Airflow #59378).
 SKIP_DOWNSTREAM_SPARES = frozenset({"running", "success", "failed"})

@@ -10,6 +10,7 @@ from airflow.sdk.execution_time import comms as _comms
 # Everything else is where 3.2 keeps it and behaves as 3.2's does.
 from pytest_xcom._compat._v3_2 import (
     SKIP_DOWNSTREAM_SPARES,
+    TASK_INSTANCES_IN_ROW_ORDER,
     TEARDOWN_WAITS_FOR_SCOPE,
     XCOM_ROUTES,
     AirflowSensorTimeout,
@@ -48,9 +49,14 @@ from pytest_xcom._compat._v3_2 import (
     worker_log_config,
 )
 
+# What create_dagrun (and so dag.test()) raises for a conf the DAG's params refuse.
+RUN_CONF_REFUSAL = ParamValidationError
+
 __all__ = [
     "FRAME_ENCODER",
+    "RUN_CONF_REFUSAL",
     "SKIP_DOWNSTREAM_SPARES",
+    "TASK_INSTANCES_IN_ROW_ORDER",
     "TEARDOWN_WAITS_FOR_SCOPE",
     "XCOM_ROUTES",
     "AirflowSensorTimeout",

@@ -40,7 +40,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pytest_xcom import _arguments, _msgs, hitl, triggerer
-from pytest_xcom._compat import SKIP_DOWNSTREAM_SPARES, timezone
+from pytest_xcom._compat import RUN_CONF_REFUSAL, SKIP_DOWNSTREAM_SPARES, ParamValidationError, timezone
 from pytest_xcom.comms import installed
 from pytest_xcom.context import RunInfo
 from pytest_xcom.deployment import Deployment, TriggeredRun
@@ -76,7 +76,12 @@ def _validate_run_params(dag: Any, conf: dict | None) -> None:
             merged.get_param(key).value = value
         else:
             merged[key] = value
-    merged.validate()
+    try:
+        merged.validate()
+    except ParamValidationError as exc:
+        if RUN_CONF_REFUSAL is ParamValidationError:
+            raise
+        raise RUN_CONF_REFUSAL(str(exc)) from None
 
 
 def _in_run(task: Any, run: RunInfo) -> bool:

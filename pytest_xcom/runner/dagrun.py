@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from pytest_xcom import _compat
 from pytest_xcom.runner.mapped import (
     NotFullyPopulated,
     NotMapped,
@@ -86,6 +87,8 @@ class TI:
     start_date: datetime | None = None
     end_date: datetime | None = None
     """When the last try started and ended (the wall clock, as the task_instance table has them)."""
+    row: int = 0
+    """The row's place in the table: creation order, kept when the unexpanded instance becomes index 0."""
 
     @property
     def key(self) -> tuple[str, int]:
@@ -198,6 +201,18 @@ class SchedulerDagRun:
     # ``_changed_at[task_id]`` is the last evaluation during which such a change happened.
     _epoch: int = field(default=0, repr=False)
     _changed_at: dict[str, int] = field(default_factory=dict, repr=False)
+    conf: dict | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    held: dict[tuple[str, int], str] = field(default_factory=dict)
+    """Instances depends_on_past holds back, with PrevDagrunDep's reason."""
+    callback: DagCallback | None = None
+    """Set by the ``update_state`` that ends the run, when the DAG has a callback for how it ended."""
+    created: datetime = field(default_factory=lambda: _utcnow())
+    """When the run was created (queued), on the wall clock; its clock counts from here."""
+    deadlines: list[Any] = field(default_factory=list)
+    """The run's :class:`~pytest_xcom.runner.deadlines.RunDeadline` s."""
+    rows_created: int = 0
 
     # -- the DAG's shape, worked out once per run ---------------------------------------------------
 
@@ -252,17 +267,6 @@ class SchedulerDagRun:
         self._changed_at[task_id] = epoch
         for reader in self._readers().get(task_id, ()):
             self._changed_at[reader] = epoch
-    conf: dict | None = None
-    start_date: datetime | None = None
-    end_date: datetime | None = None
-    held: dict[tuple[str, int], str] = field(default_factory=dict)
-    """Instances depends_on_past holds back, with PrevDagrunDep's reason."""
-    callback: DagCallback | None = None
-    """Set by the ``update_state`` that ends the run, when the DAG has a callback for how it ended."""
-    created: datetime = field(default_factory=lambda: _utcnow())
-    """When the run was created (queued), on the wall clock; its clock counts from here."""
-    deadlines: list[Any] = field(default_factory=list)
-    """The run's :class:`~pytest_xcom.runner.deadlines.RunDeadline` s."""
 
     # -- earlier runs of the DAG ----------------------------------------------------------------------
 
@@ -286,11 +290,15 @@ class SchedulerDagRun:
         return [by_index[i] for i in sorted(by_index)]
 
     def get_task_instances(self) -> list[TI]:
-        """Every instance, ordered as ``DagRun.fetch_task_instances`` orders them (task_id, map_index)."""
+        """Every instance, ordered as ``DagRun.fetch_task_instances`` orders them: by (task_id, map_index)
+        from 3.2; before, in the table's order (its query has no ORDER BY), i.e. as the rows were created."""
+        if _compat.TASK_INSTANCES_IN_ROW_ORDER:
+            return sorted(self.tis.values(), key=lambda t: t.row)
         return sorted(self.tis.values(), key=lambda t: (t.task_id, t.map_index))
 
     def add_ti(self, task_id: str, map_index: int, state: str | None = None) -> TI:
-        ti = TI(task_id, map_index, state, _run=self)
+        ti = TI(task_id, map_index, state, row=self.rows_created, _run=self)
+        self.rows_created += 1
         self.tis[ti.key] = ti
         self._tis_by_task.setdefault(task_id, {})[map_index] = ti
         self.changed(task_id)
