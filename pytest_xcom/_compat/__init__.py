@@ -321,6 +321,8 @@ def hostname_looked_up_once() -> Iterator[None]:
         yield
     finally:
         task_runner.get_hostname = original
+
+
 # Which task instance a DAG callback's context is built from (DagRun.update_state): before 3.2 the run's
 # last one whatever the reason ("listed": as the DB lists them, 3.0; "task_id": by natural task_id
 # order, 3.1), from 3.2 the one that decided it ("deciding": the last to finish in the deciding state,

@@ -196,3 +196,23 @@ def resume_kwargs(event_payload: Any) -> Any:
     from airflow.serialization.serialized_objects import BaseSerialization
 
     return BaseSerialization.serialize({"event": event_payload})
+
+
+# -- 3.1 and 3.2 ----------------------------------------------------------------------------------------
+
+
+def worker_log_config(sink: Any) -> dict[str, Any]:
+    """``structlog.configure()`` arguments of a task process: JSON lines (bytes) into ``sink``.
+
+    As the worker's ``configure_logging(json_output=True)``, with the secrets masked as the supervisor
+    masks them before the lines reach the task's log.
+    """
+    from airflow.sdk._shared.logging.structlog import LoggerFactory, NamedBytesLogger, make_filtering_logger
+    from airflow.sdk.log import logging_processors
+
+    return {
+        "processors": list(logging_processors(json_output=True, sending_to_supervisor=False)),
+        "wrapper_class": make_filtering_logger(),
+        "logger_factory": LoggerFactory(NamedBytesLogger, io=sink),
+        "cache_logger_on_first_use": False,
+    }

@@ -51,6 +51,7 @@ from pytest_xcom._compat._shared import (
     skip_decision_map_index,
     stored_next_kwargs,
     trigger_kwargs,
+    worker_log_config,
 )
 
 # What create_dagrun (and so dag.test()) raises for a conf the DAG's params refuse.
@@ -100,23 +101,6 @@ __all__ = [
     "trigger_kwargs",
     "worker_log_config",
 ]
-
-
-def worker_log_config(sink: Any) -> dict[str, Any]:
-    """``structlog.configure()`` arguments of a task process: JSON lines (bytes) into ``sink``.
-
-    As the worker's ``configure_logging(json_output=True)``, with the secrets masked as the supervisor
-    masks them before the lines reach the task's log.
-    """
-    from airflow.sdk._shared.logging.structlog import LoggerFactory, NamedBytesLogger, make_filtering_logger
-    from airflow.sdk.log import logging_processors
-
-    return {
-        "processors": list(logging_processors(json_output=True, sending_to_supervisor=False)),
-        "wrapper_class": make_filtering_logger(),
-        "logger_factory": LoggerFactory(NamedBytesLogger, io=sink),
-        "cache_logger_on_first_use": False,
-    }
 
 
 # -- whole deployments: triggered runs, assets, human in the loop -------------------------------------

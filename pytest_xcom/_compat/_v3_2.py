@@ -31,6 +31,7 @@ from pytest_xcom._compat._shared import (
     make_request_frame,
     rendered_fields_as_shown,
     secrets_masker,
+    worker_log_config,
 )
 
 # What create_dagrun (and so dag.test()) raises for a conf the DAG's params refuse: 3.2 validates the
@@ -187,23 +188,6 @@ def trigger_kwargs(data: Any) -> Any:
 def resume_kwargs(event_payload: Any) -> Any:
     """The next_kwargs a task resumes with after its trigger fired, as dag.test() sets them."""
     return {"event": serialize(event_payload)}
-
-
-def worker_log_config(sink: Any) -> dict[str, Any]:
-    """``structlog.configure()`` arguments of a task process: JSON lines (bytes) into ``sink``.
-
-    As the worker's ``configure_logging(json_output=True)``, with the secrets masked as the supervisor
-    masks them before the lines reach the task's log.
-    """
-    from airflow.sdk._shared.logging.structlog import LoggerFactory, NamedBytesLogger, make_filtering_logger
-    from airflow.sdk.log import logging_processors
-
-    return {
-        "processors": list(logging_processors(json_output=True, sending_to_supervisor=False)),
-        "wrapper_class": make_filtering_logger(),
-        "logger_factory": LoggerFactory(NamedBytesLogger, io=sink),
-        "cache_logger_on_first_use": False,
-    }
 
 
 # -- whole deployments: triggered runs, assets, human in the loop -------------------------------------
