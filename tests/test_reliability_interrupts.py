@@ -6,6 +6,8 @@ thread, and its outcome (interrupted or passed) is the session's.
 
 from __future__ import annotations
 
+import signal
+
 INTERRUPTED_BY_SIGINT = """
     import os
     import signal
@@ -55,7 +57,13 @@ RAISES_KEYBOARD_INTERRUPT = """
 
 def test_sigint_during_a_run_stops_the_session(pytester):
     pytester.makepyfile(INTERRUPTED_BY_SIGINT)
-    result = pytester.runpytest_subprocess("-p", "pytest_xcom", "-p", "no:randomly", timeout=300)
+    # The session starts as from a terminal, where Ctrl-C is not ignored: a suite run as a background job
+    # (``cmd &`` in a script) ignores SIGINT, and a child process inherits that.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = pytester.runpytest_subprocess("-p", "pytest_xcom", "-p", "no:randomly", timeout=300)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     result.stdout.fnmatch_lines(["*KeyboardInterrupt*", "*interrupted (SIGINT) while a task was running*"])
     result.stdout.no_fnmatch_line("*1 passed*")
     assert result.ret == 2  # pytest's exit code for an interrupted session
