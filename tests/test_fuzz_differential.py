@@ -105,8 +105,8 @@ TWO_RUN_SAMPLE = range(0, int(os.environ.get("PYTEST_XCOM_FUZZ_TWO_RUN_SAMPLE", 
 @pytest.mark.slow
 @pytest.mark.xfail(
     AIRFLOW_MINOR < (3, 1),
-    reason="not yet ported: in Airflow 3.0's dag.test() a task that pulls with include_prior_dates fails "
-    "where run_dag's succeeds (seeds 7, 8, 12 and 15 of the sample)",
+    reason="not yet mirrored: Airflow 3.0's API server refuses an XCom whose value is None (a JSON null "
+    "body reads as none: 422), failing a task that pushes one; run_dag stores it (seeds 7, 8, 12, 15)",
 )
 def test_run_dag_agrees_with_dag_test_on_two_consecutive_runs_of_random_dags(tmp_path):
     results = fuzz(TWO_RUN_SAMPLE, two_runs=True, workdir=tmp_path)
