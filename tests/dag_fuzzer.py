@@ -537,8 +537,6 @@ class Emitter:
             args.append(f"p={mapped_param}")
         if node.kind in ("mapped", "mapped_kw"):
             lines += self._mapped_call(node, args)
-        elif node.kind == "teardown":
-            lines.append(f"{node.var} = {node.name}({', '.join(args)})")
         else:
             lines.append(f"{node.var} = {node.name}({', '.join(args)})")
         for upstream in node.after:
