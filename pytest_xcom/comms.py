@@ -165,6 +165,11 @@ def _matched_route(path: str, method: str) -> tuple[str, _XComPath] | None:
     return None
 
 
+def _asset_result(row: Any) -> Any:
+    """An asset table row as the API server's asset routes answer it."""
+    return m.AssetResult(name=row.name, uri=row.uri, group=row.group, extra=row.extra)
+
+
 @attrs.define(kw_only=True)
 class InMemorySupervisorComms(_compat.CommsDecoder):
     """Airflow's comms client, wired to an in-memory API server instead of a supervisor process."""
@@ -541,13 +546,11 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         if row is None:
             detail = {"name": name} if name is not None else {"uri": uri}
             return ErrorResponse(error=ErrorType.ASSET_NOT_FOUND, detail=detail)
-        return m.AssetResult(name=row.name, uri=row.uri, group=row.group, extra=row.extra)
+        return _asset_result(row)
 
     def _get_assets_by_alias(self, msg: Any) -> Any:
         rows = self.deployment.assets.alias_rows(msg.alias_name)
-        return m.AssetsByAliasResult(
-            assets=[m.AssetResult(name=r.name, uri=r.uri, group=r.group, extra=r.extra) for r in rows]
-        )
+        return m.AssetsByAliasResult(assets=[_asset_result(row) for row in rows])
 
     def _get_asset_events(self, msg: Any) -> Any:
         window = {k: getattr(msg, k, None) for k in ("after", "before", "limit")}
