@@ -452,9 +452,9 @@ class XComStore:
         include_prior_dates answers: ordered by map_index only (the route drops get_many's ORDER BY), so
         the database orders a map index's rows from several runs; SQLite gives them as written."""
         runs = self._visible_runs(dag_id, run_id, True)
-        found = [
-            (ident.map_index, row.seq, row.json)
-            for ident, row in self._rows.items()
-            if ident.run_id in runs and (ident.dag_id, ident.task_id, ident.key) == (dag_id, task_id, key)
-        ]
-        return [json_text for _, _, json_text in sorted(found)]
+        rows = (
+            (map_index, self._rows[ident])
+            for run in runs
+            for map_index, ident in self._by_xcom.get((dag_id, run, task_id, key), {}).items()
+        )
+        return [row.json for _, row in sorted(rows, key=lambda item: (item[0], item[1].seq))]
