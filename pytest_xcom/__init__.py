@@ -28,6 +28,7 @@ __all__ = [
     "TaskRunResult",
     "TaskRunner",
     "TriggeredRun",
+    "UnreadableXCom",
     "XComRecord",
     "XComStore",
     "assert_roundtrips",
@@ -64,6 +65,7 @@ _LAZY = {
     "TaskContextFactory": "pytest_xcom.context",
     "LogLine": "pytest_xcom.logs",
     "TaskLogs": "pytest_xcom.logs",
+    "UnreadableXCom": "pytest_xcom.store",
     "XComRecord": "pytest_xcom.store",
     "XComStore": "pytest_xcom.store",
     "AssetEventRecord": "pytest_xcom.assets",
@@ -86,7 +88,7 @@ if TYPE_CHECKING:
     from pytest_xcom.runner import DagRunner, DagRunResult, TaskRunner, TaskRunResult, run_dag, run_task
     from pytest_xcom.runner.callbacks import DagCallbackRun
     from pytest_xcom.runner.deadlines import RunDeadline
-    from pytest_xcom.store import XComRecord, XComStore
+    from pytest_xcom.store import UnreadableXCom, XComRecord, XComStore
 
 
 # No __dir__ listing the lazy names: pytest reads every name dir() gives of a plugin module (looking

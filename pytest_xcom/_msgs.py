@@ -371,6 +371,25 @@ def xcom_key_reaches_other_route(task_id: str, key: str, reached: str, wanted: s
     )
 
 
+def xcom_none_refused(task_id: str, key: str) -> str:
+    return (
+        f"Remote server returned validation error: XCom {key!r} of task {task_id!r} has the value None, "
+        "and Airflow 3.0's API server refuses it (the API client sends no body for None; the route "
+        "requires one, 422 'Field required'). Push another value, or leave the key out: a pull of a "
+        "missing XCom returns None. Airflow 3.1 and later store it."
+    )
+
+
+def upstream_group_length_unknown(task_id: str, upstream_id: str, group_id: str) -> str:
+    return (
+        f"Server returned error: task {task_id!r} could not start: its upstream {upstream_id!r} is in the "
+        f"mapped task group {group_id!r}, whose length is not known yet (what it expands over has not "
+        "been pushed), and Airflow 3.0's API server fails the start with a 500 (NotFullyPopulated). "
+        "dag.test() marks the task failed without running it. A task with trigger rule 'always' reaches "
+        "this; Airflow 3.1 and later start it."
+    )
+
+
 # -- waits on the run's clock (triggers, rescheduled sensors) -----------------------------------------
 
 

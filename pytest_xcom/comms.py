@@ -70,10 +70,12 @@ _OUTCOME_MESSAGES = tuple(
 class ServerError(Exception):
     """An HTTP error answer from the API server (turned into API_SERVER_ERROR, as the supervisor does)."""
 
-    def __init__(self, status_code: int, reason: str, message: str):
+    def __init__(self, status_code: int, reason: str, message: str, *, detail: Any = None):
         super().__init__(message)
         self.status_code = status_code
-        self.detail = {"detail": {"reason": reason, "message": message}}
+        # The response body: Airflow's routes answer {"detail": {reason, message}}; FastAPI's request
+        # validation answers {"detail": [errors]}.
+        self.detail = detail or {"detail": {"reason": reason, "message": message}}
 
 
 def _server_map_index(map_index: int | None) -> int:
@@ -182,8 +184,8 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     connections: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     task_state: dict[tuple[Any, str], Any] = attrs.field(factory=dict)
     """The task state store: (task instance id, key) -> JSON value."""
-    events: list[Any] = attrs.field(factory=list)
-    """Outcome messages the task sent (state, skips, rendered fields), in order."""
+    # Per thread: tests may run tasks from several threads on one store, and each reads its own outcome.
+    _events: threading.local = attrs.field(factory=threading.local, repr=False)
     ti_count: Callable[[Any], int] | None = None
     """Answers GetTICount; set by the DAG runner, which knows how many instances each task has."""
     reschedule_start: Callable[[Any], Any] | None = None
@@ -198,6 +200,15 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
     # The API server answers each request in a transaction; here one request at a time is answered, so
     # a task's threads (or tests running tasks from threads) never see the store half-written.
     _server_lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
+
+    @property
+    def events(self) -> list[Any]:
+        """Outcome messages the task running in this thread sent (state, skips, rendered fields), in order."""
+        try:
+            return self._events.messages  # type: ignore[no-any-return]
+        except AttributeError:
+            self._events.messages = []
+            return self._events.messages  # type: ignore[no-any-return]
 
     # -- the client half: Airflow's framing, no socket ----------------------------------------------
 
@@ -294,6 +305,12 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         if not msg.key:
             raise ServerError(400, "invalid_key", "XCom key must be a non-empty string.")
         served = self._served_or_404(msg, "POST")
+        # FastAPI validates the body before the route runs: nothing is recorded.
+        if msg.value is None and _compat.XCOM_NONE_REFUSED:
+            missing = {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
+            raise ServerError(
+                422, "", _msgs.xcom_none_refused(served.task_id, served.key), detail={"detail": [missing]}
+            )
         map_index = _server_map_index(msg.map_index)
         if msg.mapped_length is not None:
             if msg.mapped_length > _compat.max_map_length():

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from pytest_xcom import _msgs
 
-__all__ = ["XComRecord", "XComStore"]
+__all__ = ["UnreadableXCom", "XComRecord", "XComStore"]
 
 RETURN_KEY = "return_value"
 
@@ -48,6 +48,20 @@ class XComRecord(NamedTuple):
     map_index: int
     key: str
     value: Any
+
+
+class UnreadableXCom:
+    """An XCom that a downstream task cannot read back: the push worked, and a pull raises ``error``
+    (e.g. a dataclass outside ``[core] allowed_deserialization_classes``). ``json`` is the stored row."""
+
+    __slots__ = ("error", "json")
+
+    def __init__(self, json: str, error: BaseException) -> None:
+        self.json = json
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"<UnreadableXCom: a pull raises {type(self.error).__name__}: {self.error}>"
 
 
 class _Ident(NamedTuple):
@@ -215,12 +229,24 @@ class XComStore:
         run_id: str | None = None,
         task_id: str | None = None,
         map_index: int | None = None,
+        keep_unreadable: bool = False,
     ) -> list[XComRecord]:
-        """All XComs in the order they were pushed, optionally only those matching the given fields."""
+        """All XComs in the order they were pushed, optionally only those matching the given fields.
+
+        A value a downstream task's pull would fail on raises that error, or with ``keep_unreadable``
+        is an :class:`UnreadableXCom` (a run's results: the push worked, as in Airflow).
+        """
+        decode = self._decode_or_unreadable if keep_unreadable else self.channel().decode
         return [
-            XComRecord(*ident, self.channel().decode(ident.key, self._rows[ident].json))
+            XComRecord(*ident, decode(ident.key, self._rows[ident].json))
             for ident in self.identities(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index)
         ]
+
+    def _decode_or_unreadable(self, key: str, json_text: str) -> Any:
+        try:
+            return self.channel().decode(key, json_text)
+        except Exception as error:
+            return UnreadableXCom(json_text, error)
 
     def identities(
         self,

@@ -285,7 +285,8 @@ def xcom_values(
 ) -> st.SearchStrategy[Any]:
     """Values a downstream task receives exactly as pushed: equal, and of the same types all the way down.
 
-    Leaves (``leaves=``, default all of ``LEAF_KINDS``): None, bool, int in [-2**63, 2**64-1], float,
+    Leaves (``leaves=``, default all of ``LEAF_KINDS``): None (inside a container only on Airflow 3.0,
+    whose API server refuses an XCom whose whole value is None), bool, int in [-2**63, 2**64-1], float,
     str (no lone surrogates), date and pendulum Date, timedelta, UUID, Decimal (exponent 0, or a
     float's shortest form), and aware datetimes / pendulum DateTimes in a pendulum zone (named, UTC or
     a non-zero fixed offset; exact to the microsecond within 272 years of 1970, whole seconds up to
@@ -301,7 +302,24 @@ def xcom_values(
     container_kinds = _kinds("containers", containers, CONTAINER_KINDS, empty_ok=True)
     # Built at the first draw, so that building the strategy does not import Airflow.
     leaf = st.deferred(lambda: _serializable_leaves(leaf_kinds, chosen=leaves is not None))
-    return _nested(leaf, depth, size, container_kinds)
+    top_leaf = st.deferred(
+        lambda: _top_level_leaves(leaf, leaf_kinds, can_nest=depth > 0 and bool(container_kinds))
+    )
+    return _nested(leaf, depth, size, container_kinds, top_leaf=top_leaf)
+
+
+def _top_level_leaves(leaf: st.SearchStrategy[Any], kinds: frozenset, *, can_nest: bool) -> st.SearchStrategy:
+    from pytest_xcom import _compat
+
+    if "none" not in kinds or not _compat.XCOM_NONE_REFUSED:
+        return leaf
+    if kinds == {"none"} and not can_nest:
+        raise InvalidArgument(
+            f"leaves ['none'] with no container: Airflow {_compat.AIRFLOW_VERSION}'s API server refuses an "
+            "XCom whose whole value is None; add another leaf kind or a container"
+        )
+    # None stays a leaf inside containers; only the whole value cannot be None.
+    return leaf.filter(lambda value: value is not None)
 
 
 def _serializable_leaves(kinds: frozenset, *, chosen: bool) -> st.SearchStrategy[Any]:
@@ -328,12 +346,20 @@ def _hashables(leaf: st.SearchStrategy[Any], depth: int, size: int, kinds: froze
     return st.one_of(options)
 
 
-def _nested(leaf: st.SearchStrategy[Any], depth: int, size: int, kinds: frozenset) -> st.SearchStrategy:
+def _nested(
+    leaf: st.SearchStrategy[Any],
+    depth: int,
+    size: int,
+    kinds: frozenset,
+    *,
+    top_leaf: st.SearchStrategy[Any] | None = None,
+) -> st.SearchStrategy:
+    # ``top_leaf``: the leaves this level may be itself, where they differ from those inside containers.
     if depth == 0 or not kinds:
-        return leaf
+        return top_leaf or leaf
     inner = _nested(leaf, depth - 1, size, kinds)
     hashable = _hashables(leaf, depth - 1, size, kinds)
-    options = [leaf]
+    options = [top_leaf or leaf]
     if "list" in kinds:
         options.append(st.lists(inner, max_size=size))
     if "tuple" in kinds:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import inspect
 import json
 import math
 import socket
@@ -27,6 +28,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 from airflow.api_fastapi.execution_api.datamodels.xcom import XComResponse as ServerXComResponse
+from airflow.api_fastapi.execution_api.routes.xcoms import set_xcom
 from airflow.sdk.api.datamodels._generated import XComResponse as ClientXComResponse
 from airflow.sdk.bases.xcom import BaseXCom
 from airflow.sdk.exceptions import ErrorType
@@ -40,7 +42,7 @@ from airflow.sdk.execution_time.comms import (
     _RequestFrame,
     _ResponseFrame,
 )
-from httpx._content import encode_json
+from httpx._content import encode_request
 from pydantic import JsonValue, TypeAdapter
 
 __all__ = [
@@ -149,6 +151,23 @@ _REQUEST_BODY = TypeAdapter(JsonValue)  # the API server's body parameter
 _RESPONSE_JSON = TypeAdapter(ServerXComResponse)  # FastAPI's response serializer (dump_json)
 
 
+# The installed API server's XCom route: whether its body parameter has a default (3.1 gave it None).
+_BODY_REQUIRED = inspect.signature(set_xcom).parameters["value"].default is inspect.Parameter.empty
+
+
+def _missing_body_error() -> dict:
+    # What the supervisor sends back for FastAPI's 422 on a missing body (ServerResponseError).
+    missing = {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
+    return ErrorResponse(
+        error=ErrorType.API_SERVER_ERROR,
+        detail={
+            "status_code": 422,
+            "message": "Remote server returned validation error",
+            "detail": {"detail": [missing]},
+        },
+    ).model_dump()
+
+
 def _supervisor_error(exc: Exception) -> dict:
     # What the supervisor's handle_requests sends back when handling a request raises.
     return ErrorResponse(
@@ -234,14 +253,18 @@ class RealWorkerPath:
 
         def serve(request_id: int, received: Any) -> _ResponseFrame:
             try:
-                _, stream = encode_json(received.value)  # the supervisor's HTTP client: httpx json=
+                _, stream = encode_request(json=received.value)  # the supervisor's HTTP client: httpx json=
                 body = b"".join(stream)
             except Exception as e:
                 return _ResponseFrame(id=request_id, error=_supervisor_error(e))
+            if not body and _BODY_REQUIRED:
+                # httpx sends no body for json=None, and a route whose body has no default refuses that.
+                return _ResponseFrame(id=request_id, error=_missing_body_error())
             # FastAPI parses the body with json.loads and validates it as JsonValue; the JSON column
             # stores it with json.dumps and reads it with json.loads (SQLite's; see the README for
-            # PostgreSQL).
-            stored.append(json.loads(json.dumps(_REQUEST_BODY.validate_python(json.loads(body)))))
+            # PostgreSQL). An empty body takes the body parameter's default, None.
+            received_body = json.loads(body) if body else None
+            stored.append(json.loads(json.dumps(_REQUEST_BODY.validate_python(received_body))))
             return _ResponseFrame(id=request_id)
 
         # SetXCom validates the serialized value as JSON-ish.

@@ -12,8 +12,6 @@ import os
 import pytest
 from dag_fuzzer import TRIGGER_RULES, classify, fuzz, generate
 
-from pytest_xcom._compat import AIRFLOW_MINOR
-
 # CI runs a smaller sample on the older Airflow versions (PYTEST_XCOM_FUZZ_SAMPLE=N: the first N seeds).
 SAMPLE = range(0, int(os.environ.get("PYTEST_XCOM_FUZZ_SAMPLE", "50")))
 
@@ -103,11 +101,6 @@ TWO_RUN_SAMPLE = range(0, int(os.environ.get("PYTEST_XCOM_FUZZ_TWO_RUN_SAMPLE", 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    AIRFLOW_MINOR < (3, 1),
-    reason="not yet mirrored: Airflow 3.0's API server refuses an XCom whose value is None (a JSON null "
-    "body reads as none: 422), failing a task that pushes one; run_dag stores it (seeds 7, 8, 12, 15)",
-)
 def test_run_dag_agrees_with_dag_test_on_two_consecutive_runs_of_random_dags(tmp_path):
     results = fuzz(TWO_RUN_SAMPLE, two_runs=True, workdir=tmp_path)
     assert {r.dag.seed: r.error for r in results if r.error} == {}

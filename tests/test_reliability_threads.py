@@ -144,3 +144,30 @@ def test_run_task_from_threads_with_the_tests_store(run_task, xcom_store):
     assert [r.return_value for r in results] == [10, 15], [r.error for r in results]
     xcom_store.assert_pushed("scale_2", value=10)
     xcom_store.assert_pushed("scale_3", value=15)
+
+
+def test_tasks_run_from_two_threads_on_one_store_keep_their_own_outcome(run_task, xcom_store):
+    first_running, second_running = threading.Event(), threading.Event()
+    with DAG("threads_own_outcome", schedule=None):
+
+        @task
+        def first(word: str) -> str:
+            first_running.set()
+            assert second_running.wait(timeout=60)
+            return word
+
+        @task
+        def second(word: str) -> str:
+            second_running.set()
+            return word
+
+        first_op = first("{{ task.task_id }}-1")
+        second_op = second("{{ task.task_id }}-2")
+    # The second task starts and ends while the first is inside execute.
+    first_run = _in_thread(run_task, first_op)
+    assert first_running.wait(timeout=60)
+    second_result = _joined(*_in_thread(run_task, second_op))
+    first_result = _joined(*first_run)
+    assert (first_result.state, second_result.state) == ("success", "success")
+    assert first_result.rendered["op_args"] == ("first-1",)
+    assert second_result.rendered["op_args"] == ("second-2",)

@@ -111,3 +111,28 @@ def test_order_matches_the_order_dag_test_ran_the_attempts_in():
 
     assert real.state == ours.state == "success"
     assert ours.order == [tuple(entry[:2]) for entry in real.xcoms[("finish", -1, "return_value")]]
+
+
+def test_a_value_no_pull_can_read_is_kept_in_the_results_as_unreadable(run_dag):
+    from pytest_xcom import UnreadableXCom
+
+    result = run_dag(load_dags(DAGS / "refused_values.py")["push_unreadable"], logical_date=LOGICAL_DATE)
+
+    assert result.task_states == {("push_reading", -1): "success", ("pull_reading", -1): "failed"}
+    pushed = result["push_reading"].return_value
+    assert isinstance(pushed, UnreadableXCom)
+    assert isinstance(pushed.error, ImportError)
+    assert "allowed_deserialization_classes" in repr(pushed)
+    assert result.xcoms[("push_reading", -1, "return_value")] is not None
+    assert isinstance(result["pull_reading"].error, ImportError)
+
+
+@pytest.mark.slow
+def test_a_value_no_pull_can_read_fails_its_puller_as_in_dag_test():
+    real = run_dag_test(DAGS / "refused_values.py", "push_unreadable", logical_date=LOGICAL_DATE)
+    from pytest_xcom import run_dag
+
+    ours = run_dag(load_dags(DAGS / "refused_values.py")["push_unreadable"], logical_date=LOGICAL_DATE)
+
+    assert ours.task_states == real.task_states
+    assert ours.state == real.state

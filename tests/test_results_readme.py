@@ -1,4 +1,5 @@
-"""The README documents every public name and each fixture's type, and says what dag.test() does with NaN."""
+"""The README documents every public name and each fixture's type, and says what dag.test() does with NaN
+and with a None XCom."""
 
 from __future__ import annotations
 
@@ -69,3 +70,27 @@ def test_what_dag_test_does_with_nan_and_big_ints_is_what_the_readme_says(tmp_pa
     assert ours_nan.state == ours_big.state == "failed"
     assert isinstance(ours_nan.error, AirflowRuntimeError)
     assert isinstance(ours_big.error, OverflowError)
+
+
+@pytest.mark.slow
+def test_a_none_xcom_fares_as_in_dag_test():
+    """README, "What a value becomes": Airflow 3.0's API server refuses a None XCom, later ones store it."""
+    from datetime import UTC, datetime
+
+    from dagfiles import load_dags
+
+    from pytest_xcom import _compat, run_dag
+    from pytest_xcom._dagtest import run_dag_test
+
+    dag_file = Path(__file__).parent / "results_dags" / "refused_values.py"
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    real = run_dag_test(dag_file, "push_none", logical_date=when)
+    ours = run_dag(load_dags(dag_file)["push_none"], logical_date=when)
+
+    assert ours.task_states == real.task_states
+    assert ours.xcoms == real.xcoms
+    if _compat.XCOM_NONE_REFUSED:
+        assert real.task_states[("push_none", -1)] == "failed"
+        assert "Field required" in str(ours["push_none"].error)
+    else:
+        assert real.xcoms[("pull_none", -1, "return_value")] == ["default"]  # None stored: the default

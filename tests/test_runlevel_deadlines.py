@@ -6,17 +6,9 @@ from __future__ import annotations
 
 import pytest
 from airflow.sdk import DAG, task
+from callables import fails_on
 
 DAY_1 = "2024-01-01"
-
-
-def _fails_on(day: int):
-    def check(**context):
-        if context["logical_date"].day == day:
-            raise ValueError(f"fails on day {day}")
-        return context["logical_date"].day
-
-    return check
 
 
 deadline_mod = pytest.importorskip("airflow.sdk.definitions.deadline", reason="DeadlineAlert is Airflow 3.1+")
@@ -52,7 +44,7 @@ def _deadline_dag(dag_id, reference, interval, callback_name="record", retry_del
         if retry_delay is None:
             task(lambda: 1, task_id="quick")()
         else:
-            task(_fails_on(1), task_id="slow", retries=1, retry_delay=timedelta(hours=retry_delay))()
+            task(fails_on(1), task_id="slow", retries=1, retry_delay=timedelta(hours=retry_delay))()
     return dag
 
 

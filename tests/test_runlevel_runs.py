@@ -7,17 +7,9 @@ import logging
 
 import pytest
 from airflow.sdk import DAG, task
+from callables import fails_on
 
 DAY_1, DAY_2, DAY_3 = "2024-01-01", "2024-01-02", "2024-01-03"
-
-
-def _fails_on(day: int):
-    def check(**context):
-        if context["logical_date"].day == day:
-            raise ValueError(f"fails on day {day}")
-        return context["logical_date"].day
-
-    return check
 
 
 # -- DAG callbacks --------------------------------------------------------------------------------------
@@ -56,7 +48,7 @@ def test_a_raising_failure_callback_is_logged_and_the_next_one_still_runs(run_da
         raise RuntimeError("callback broke")
 
     with DAG("cb_fail", schedule=None, on_failure_callback=[broken, lambda ctx: seen.append(ctx)]) as dag:
-        task(_fails_on(1), task_id="boom")()
+        task(fails_on(1), task_id="boom")()
 
     with caplog.at_level(logging.ERROR, logger="airflow.models.dagrun.DagRun"):
         result = run_dag(dag, logical_date=DAY_1)
@@ -81,7 +73,7 @@ def test_no_callback_for_an_outcome_the_dag_has_none_for(run_dag):
 
 def _past_dag(dag_id: str, **flaky_kwargs):
     with DAG(dag_id, schedule=None) as dag:
-        flaky = task(_fails_on(1), task_id="flaky", **flaky_kwargs)()
+        flaky = task(fails_on(1), task_id="flaky", **flaky_kwargs)()
         after = task(lambda x: x, task_id="after")(flaky)
         task(lambda: "free", task_id="free")()
     return dag, after
@@ -122,7 +114,7 @@ def test_wait_for_downstream_holds_a_task_whose_previous_downstream_failed(run_d
 
         @task
         def fragile(x, **context):
-            return _fails_on(1)(**context)
+            return fails_on(1)(**context)
 
         fragile(head)
 

@@ -31,6 +31,7 @@ CASES = [
     ("mapped_groups.py", "group_fails_one_index"),
     ("mapped_groups.py", "group_literal_fails_one_index"),
     ("mapped_groups.py", "group_all_success_after_failed_index"),
+    ("mapped_groups.py", "group_length_unknown_at_start"),
     ("mapped_upstream.py", "source_failed_all_done"),
     ("mapped_upstream.py", "source_skipped_all_done"),
     ("mapped_upstream.py", "source_skipped_none_failed"),

@@ -148,3 +148,20 @@ def test_a_failed_list_source_under_all_skipped_is_decided_as_dag_test_decides()
 
     assert {r.task_states[("each_all_skipped", -1)] for r in reals} <= {"skipped", "upstream_failed"}
     assert any((ours.task_states, ours.state, ours.xcoms) == (r.task_states, r.state, r.xcoms) for r in reals)
+
+
+def test_a_task_starting_before_its_upstream_group_has_a_length_fails_only_on_airflow_3_0(run_dag, group_dags):
+    from airflow.sdk.api.client import ServerResponseError
+
+    result = run_dag(group_dags["group_length_unknown_at_start"])
+
+    finished = result["finish"]
+    assert result.order[0] == ("finish", -1)  # it started before numbers pushed
+    if AIRFLOW_MINOR < (3, 1):
+        assert finished.state == "failed"
+        assert isinstance(finished.error, ServerResponseError)
+        assert "NotFullyPopulated" in str(finished.error)
+        assert finished.try_number == 1 and finished.logs.messages == []  # it never ran
+    else:
+        assert (finished.state, finished.return_value) == ("success", "finished")
+    assert result.task_states[("doubled.keep", 1)] == "failed"

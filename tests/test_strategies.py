@@ -107,6 +107,10 @@ def test_xcom_values_reach_a_downstream_task_exactly(value):
 def test_xcom_values_hold_only_the_chosen_leaves_and_containers(data):
     leaves = data.draw(st.sets(st.sampled_from(USABLE_LEAF_KINDS), min_size=1), label="leaves")
     containers = data.draw(st.sets(st.sampled_from(CONTAINER_KINDS)), label="containers")
+    if leaves == {"none"} and not containers and _compat.XCOM_NONE_REFUSED:
+        with pytest.raises(InvalidArgument, match="refuses an XCom whose whole value is None"):
+            data.draw(xcom_values(leaves=leaves, containers=containers))
+        return
     value = data.draw(xcom_values(leaves=leaves, containers=containers), label="value")
 
     for _, part in _walk(value):

@@ -22,6 +22,7 @@ from airflow import __version__ as AIRFLOW_VERSION
 from packaging.version import Version
 
 from pytest_xcom import _msgs
+from pytest_xcom._compat._refusals import StartRefused
 from pytest_xcom._supported import SUPPORTED_MINORS, is_supported
 
 AIRFLOW_MINOR: tuple[int, int] = Version(AIRFLOW_VERSION).release[:2]  # type: ignore[assignment]
@@ -71,6 +72,7 @@ __all__ = [
     "AIRFLOW_VERSION",
     "DAG",
     "SUPPORTED_MINORS",
+    "StartRefused",
     "TRIGGER_FAIL_REPR",
     "VERSIONED_NAMES",
     "AirflowRuntimeError",

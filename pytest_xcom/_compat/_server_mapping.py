@@ -10,6 +10,7 @@ store (the installed comms channel's) instead of the metadata DB.
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 from airflow.sdk.definitions._internal.expandinput import (
@@ -20,6 +21,8 @@ from airflow.sdk.definitions._internal.expandinput import (
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 from airflow.sdk.definitions.xcom_arg import ConcatXComArg, MapXComArg, PlainXComArg, XComArg, ZipXComArg
 from airflow.sdk.execution_time import task_runner
+
+from pytest_xcom._compat._refusals import StartRefused
 
 
 def _xcom_arg_length(arg: Any, dag_id: str, run_id: str) -> int | None:
@@ -37,11 +40,30 @@ def _xcom_arg_length(arg: Any, dag_id: str, run_id: str) -> int | None:
     if not isinstance(arg, PlainXComArg):  # pragma: no cover - a new XComArg kind
         return None
     upstream = arg.operator
-    store = task_runner.SUPERVISOR_COMMS.store
+    comms = task_runner.SUPERVISOR_COMMS
+    store = comms.store
     if upstream.get_needs_expansion():
+        if _unfinished_instances(comms, dag_id, run_id, upstream.task_id):
+            return None  # not all of the expanded instances are done yet
         idents = store.identities(dag_id=dag_id, run_id=run_id, task_id=upstream.task_id)
         return sum(1 for ident in idents if ident.map_index >= 0 and ident.key == "return_value")
     return store.task_maps.get((dag_id, run_id, upstream.task_id, -1))
+
+
+# The task_instance states get_task_map_length counts as not done (State.unfinished).
+_UNFINISHED = [None, "scheduled", "queued", "running", "up_for_retry", "up_for_reschedule", "deferred"]
+
+
+def _unfinished_instances(comms: Any, dag_id: str, run_id: str, task_id: str) -> bool:
+    # The DAG runner answers for the run's task_instance rows (as for GetTICount); a task run alone has
+    # no other instances, so only its store speaks.
+    if comms.ti_count is None:
+        return False
+    query = types.SimpleNamespace(
+        dag_id=dag_id, run_ids=[run_id], task_ids=[task_id], task_group_id=None, map_index=None
+    )
+    query.states = _UNFINISHED
+    return bool(comms.ti_count(query))
 
 
 def _is_notset(value: Any) -> bool:
@@ -67,11 +89,14 @@ def _total_map_length(expand_input: Any, dag_id: str, run_id: str) -> int | None
     return None  # pragma: no cover - a new expand input kind
 
 
-def server_upstream_map_indexes(task: Any, map_index: int, run_id: str) -> dict[str, int | list[int] | None]:
+def server_upstream_map_indexes(
+    task: Any, map_index: int, run_id: str, *, unknown_length_fails: bool = False
+) -> dict[str, int | list[int] | None]:
     """``TIRunContext.upstream_map_indexes`` as the 3.0/3.1 API server computes it for ``task``.
 
-    A mapped group whose length is not known yet (an upstream has not pushed) is sent as None, as 3.1
-    sends it; 3.0's server would fail the request, which a scheduled run cannot reach.
+    A mapped group whose length is not known yet (an upstream has not pushed; a task with trigger rule
+    ``always`` can start that early) is sent as None by 3.1; 3.0's server fails the request
+    (``unknown_length_fails``): NotFullyPopulated, a 500.
     """
     dag_id = task.dag_id
     own_group = task.get_closest_mapped_task_group()
@@ -87,8 +112,22 @@ def server_upstream_map_indexes(task: Any, map_index: int, run_id: str) -> dict[
                 count: int | None = group.get_parse_time_mapped_ti_count()
             except NotFullyPopulated:
                 count = _total_map_length(group._expand_input, dag_id, run_id)
+            if count is None and unknown_length_fails:
+                raise StartRefused(_internal_server_error(task, upstream, group))
             indexes[upstream.task_id] = list(range(count)) if count is not None else None
     return indexes
+
+
+def _internal_server_error(task: Any, upstream: Any, group: Any) -> BaseException:
+    import httpx
+    from airflow.sdk.api.client import ServerResponseError
+
+    from pytest_xcom import _msgs
+
+    request = httpx.Request("PATCH", "http://localhost:8080/execution/task-instances/{id}/run")
+    response = httpx.Response(500, json={"detail": {"message": "Internal server error"}}, request=request)
+    message = _msgs.upstream_group_length_unknown(task.task_id, upstream.task_id, group.group_id)
+    return ServerResponseError(message, request=request, response=response)
 
 
 def _mapped_ti_count(group: Any, dag_id: str, run_id: str) -> int | None:

@@ -5,6 +5,7 @@ serializer for pendulum Date or pydantic models, and its datetime deserializer t
 from __future__ import annotations
 
 import contextlib
+import functools
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -31,7 +32,8 @@ from airflow.utils import timezone
 from airflow.utils.module_loading import import_string
 from airflow.utils.trigger_rule import TriggerRule as _TriggerRule
 
-from pytest_xcom._compat._server_mapping import get_relevant_map_indexes, server_upstream_map_indexes
+from pytest_xcom._compat import _server_mapping
+from pytest_xcom._compat._server_mapping import get_relevant_map_indexes
 from pytest_xcom._compat._shared import (
     FRAME_ENCODER,
     SKIP_DOWNSTREAM_SPARES,
@@ -57,12 +59,23 @@ from pytest_xcom._compat._shared import (
 # What create_dagrun (and so dag.test()) raises for a conf the DAG's params refuse.
 RUN_CONF_REFUSAL = ParamValidationError
 
+# The API server's XCom route requires a body and the client sends none for a None value (httpx
+# ``json=None``), so an XCom whose value is None is refused: 422 "Field required". 3.1 defaults it.
+XCOM_NONE_REFUSED = True
+
+# The API server fails a start request when a mapped group upstream has no length yet: 3.0's
+# get_total_map_length raises NotFullyPopulated where 3.1's answers None.
+server_upstream_map_indexes = functools.partial(
+    _server_mapping.server_upstream_map_indexes, unknown_length_fails=True
+)
+
 __all__ = [
     "FRAME_ENCODER",
     "RUN_CONF_REFUSAL",
     "SKIP_DOWNSTREAM_SPARES",
     "TASK_INSTANCES_IN_ROW_ORDER",
     "TEARDOWN_WAITS_FOR_SCOPE",
+    "XCOM_NONE_REFUSED",
     "XCOM_ROUTES",
     "AirflowSensorTimeout",
     "AirflowSkipException",

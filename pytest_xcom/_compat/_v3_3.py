@@ -52,12 +52,16 @@ from pytest_xcom._compat._v3_2 import (
 # What create_dagrun (and so dag.test()) raises for a conf the DAG's params refuse.
 RUN_CONF_REFUSAL = ParamValidationError
 
+# The API server's XCom route stores a None value (its body parameter defaults to None).
+XCOM_NONE_REFUSED = False
+
 __all__ = [
     "FRAME_ENCODER",
     "RUN_CONF_REFUSAL",
     "SKIP_DOWNSTREAM_SPARES",
     "TASK_INSTANCES_IN_ROW_ORDER",
     "TEARDOWN_WAITS_FOR_SCOPE",
+    "XCOM_NONE_REFUSED",
     "XCOM_ROUTES",
     "AirflowSensorTimeout",
     "AirflowSkipException",

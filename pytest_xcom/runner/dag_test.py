@@ -283,7 +283,7 @@ class DagRunner:
             task_states={ti.key: (ti.state or "none") for ti in dr.get_task_instances()},
             xcoms={
                 (r.task_id, r.map_index, r.key): r.value
-                for r in self.store.records(dag_id=run.dag_id, run_id=run.run_id)
+                for r in self.store.records(dag_id=run.dag_id, run_id=run.run_id, keep_unreadable=True)
             },
             tasks={ti.key: ti.result for ti in dr.get_task_instances() if ti.result is not None},
             store=self.store,

@@ -95,17 +95,22 @@ def run_task_instance(
     with comms.deployment.task_running(running):
         while True:
             comms.events.clear()
-            ti = make_task_instance(
-                task,
-                run,
-                conf=conf,
-                map_index=map_index,
-                try_number=try_number,
-                dag_version_id=dag_version_id,
-                # The server clears a task's earlier XComs when it starts, but not when it resumes.
-                xcom_keys_to_clear=[] if resume else _keys_to_clear(store, run, task.task_id, map_index),
-                resume=resume,
-            )
+            try:
+                ti = make_task_instance(
+                    task,
+                    run,
+                    conf=conf,
+                    map_index=map_index,
+                    try_number=try_number,
+                    dag_version_id=dag_version_id,
+                    # The server clears a task's earlier XComs when it starts, but not when it resumes.
+                    xcom_keys_to_clear=[] if resume else _keys_to_clear(store, run, task.task_id, map_index),
+                    resume=resume,
+                )
+            except _compat.StartRefused as refused:
+                # dag.test() marks the instance failed, without a retry; the task never ran.
+                error = refused.error
+                return TaskRunResult(task.task_id, map_index, FAILED, None, {}, error, try_number, None), []
             triggerer.set_reschedule_count(ti, reschedule_count)
             with following.waits_on_run_clock(run_clock), logs.captured() as attempt_lines:
                 state, error = _attempt(ti)
@@ -128,7 +133,9 @@ def run_task_instance(
                 resume = triggerer.fire_trigger(defer, run_clock)
                 continue
             break
-    records = store.records(dag_id=run.dag_id, run_id=run.run_id, task_id=task.task_id, map_index=map_index)
+    records = store.records(
+        dag_id=run.dag_id, run_id=run.run_id, task_id=task.task_id, map_index=map_index, keep_unreadable=True
+    )
     pushed = {r.key: r.value for r in records}
     result = TaskRunResult(
         rendered=_rendered(ti, events),

@@ -66,3 +66,20 @@ with DAG("group_all_success_after_failed_index", schedule=None):
         return plus_one(fail_on_two(x))
 
     collect(guarded.expand(x=numbers()))
+
+
+@task(trigger_rule="always")
+def finish():
+    return "finished"
+
+
+# The always-task is the DAG's first task, so in the first pass it starts before numbers has pushed: the
+# group it follows has no length yet (Airflow 3.0's API server fails that start; 3.1 and later run it).
+with DAG("group_length_unknown_at_start", schedule=None):
+    finished = finish()
+
+    @task_group
+    def doubled(x):
+        return fail_on_two.override(task_id="keep")(x)
+
+    doubled.expand(x=numbers()) >> finished

@@ -33,6 +33,7 @@ from pytest_xcom import (
     TaskRunner,
     TaskRunResult,
     TriggeredRun,
+    UnreadableXCom,
     XComRecord,
     XComStore,
     assert_roundtrips,
@@ -164,6 +165,9 @@ def test_public_types_are_precise(tmp_path: Path) -> None:
     assert_type(compare_with_airflow(tmp_path / "dag.py"), Comparison)
     assert_type(compare_with_airflow(tmp_path / "dag.py").differences, list[str])
     assert_type(store.records(), list[XComRecord])
+    unreadable = store.records(keep_unreadable=True)[0].value
+    if isinstance(unreadable, UnreadableXCom):
+        assert_type(unreadable.error, BaseException)
     assert_type(store.explain_miss("load"), str)
     assert_type(DagRunner(store), DagRunner)
     assert_type(TaskContextFactory(store=store), TaskContextFactory)
