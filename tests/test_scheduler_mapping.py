@@ -150,7 +150,7 @@ def test_a_failed_list_source_under_all_skipped_is_decided_as_dag_test_decides()
     assert any((ours.task_states, ours.state, ours.xcoms) == (r.task_states, r.state, r.xcoms) for r in reals)
 
 
-def test_a_task_starting_before_its_upstream_group_has_a_length_fails_only_on_airflow_3_0(run_dag, group_dags):
+def test_a_task_starting_before_its_upstream_group_has_a_length_fails_only_on_3_0(run_dag, group_dags):
     from airflow.sdk.api.client import ServerResponseError
 
     result = run_dag(group_dags["group_length_unknown_at_start"])

@@ -16,7 +16,7 @@ import functools
 import importlib
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as AIRFLOW_VERSION
 from packaging.version import Version
@@ -66,6 +66,10 @@ from airflow.sdk.execution_time.xcom import XCom  # noqa: E402
 _version = importlib.import_module(f"pytest_xcom._compat._v{AIRFLOW_MINOR[0]}_{AIRFLOW_MINOR[1]}")
 VERSIONED_NAMES: list[str] = list(_version.__all__)
 globals().update({name: getattr(_version, name) for name in VERSIONED_NAMES})
+
+if TYPE_CHECKING:
+    # Type checkers read the newest minor's names; every minor's module defines the same ones.
+    from pytest_xcom._compat._v3_3 import *  # noqa: F403
 
 __all__ = [
     "AIRFLOW_MINOR",

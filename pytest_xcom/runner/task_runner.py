@@ -109,8 +109,10 @@ def run_task_instance(
                 )
             except _compat.StartRefused as refused:
                 # dag.test() marks the instance failed, without a retry; the task never ran.
-                error = refused.error
-                return TaskRunResult(task.task_id, map_index, FAILED, None, {}, error, try_number, None), []
+                never_ran = TaskRunResult(
+                    task.task_id, map_index, FAILED, None, {}, refused.error, try_number, ti=None
+                )
+                return never_ran, []
             triggerer.set_reschedule_count(ti, reschedule_count)
             with following.waits_on_run_clock(run_clock), logs.captured() as attempt_lines:
                 state, error = _attempt(ti)
