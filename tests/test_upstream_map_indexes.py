@@ -59,3 +59,14 @@ def test_the_server_sends_the_map_indexes_only_where_the_worker_does_not_work_th
         assert sent("pipeline.plus_one", 2) == {"numbers": None}
     else:
         assert sent("pipeline.times_two", 1) is None and sent("collect") is None
+
+
+def test_a_task_after_the_group_run_alone_pulls_every_seeded_instance(run_task, xcom_store):
+    dag = _dag()
+    xcom_store.seed("numbers", [1, 2, 3])
+    for map_index, value in enumerate([4, 6, 8]):
+        xcom_store.seed("pipeline.times_two", value, map_index=map_index)
+
+    result = run_task(dag.task_dict["collect"])
+
+    assert (result.state, result.return_value) == ("success", [4, 6, 8]), result.error

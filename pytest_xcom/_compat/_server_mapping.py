@@ -47,7 +47,13 @@ def _xcom_arg_length(arg: Any, dag_id: str, run_id: str) -> int | None:
             return None  # not all of the expanded instances are done yet
         idents = store.identities(dag_id=dag_id, run_id=run_id, task_id=upstream.task_id)
         return sum(1 for ident in idents if ident.map_index >= 0 and ident.key == "return_value")
-    return store.task_maps.get((dag_id, run_id, upstream.task_id, -1))
+    length = store.task_maps.get((dag_id, run_id, upstream.task_id, -1))
+    if length is None and comms.ti_count is None:
+        # A task run alone: a seeded value stands for the upstream's push, which wrote the TaskMap row.
+        seeded = store.get(upstream.task_id, key=arg.key, dag_id=dag_id, run_id=run_id)
+        if isinstance(seeded, list | tuple | dict):
+            return len(seeded)
+    return length
 
 
 # The task_instance states get_task_map_length counts as not done (State.unfinished).
