@@ -170,6 +170,24 @@ def _asset_result(row: Any) -> Any:
     return m.AssetResult(name=row.name, uri=row.uri, group=row.group, extra=row.extra)
 
 
+# The execution API's TerminalTIState: the states a breadcrumb lists.
+_TERMINAL_TI_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
+
+
+def _duration(ti: Any) -> float | None:
+    """The task_instance table's ``duration`` of a finished instance."""
+    if ti.start_date is not None and ti.end_date is not None:
+        return float((ti.end_date - ti.start_date).total_seconds())
+    # One that never ran: the scheduler finishes it through set_state, which starts and ends it at once;
+    # a branch's skip (the skip-downstream route) writes both dates but no duration.
+    return 0.0 if ti.state in ("upstream_failed", "removed") else None
+
+
+def _task_type(task: Any) -> str | None:
+    """The task_instance table's ``operator`` column: the operator's class name."""
+    return None if task is None else getattr(task, "task_type", type(task).__name__)
+
+
 @attrs.define(kw_only=True)
 class InMemorySupervisorComms(_compat.CommsDecoder):
     """Airflow's comms client, wired to an in-memory API server instead of a supervisor process."""
@@ -584,6 +602,24 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
             "source_map_index": record.map_index,
         }
 
+    def _get_task_breadcrumbs(self, msg: Any) -> Any:
+        # The execution API's /breadcrumbs: the run's task instances in a terminal state, by task id and
+        # map index. A run run_dag is not running (a run_task's) has no other task instance to list.
+        dag_run = self.store.recorded_dag_run(msg.dag_id, msg.run_id)
+        tis = dag_run.get_task_instances() if dag_run is not None else []
+        rows = [
+            {
+                "task_id": ti.task_id,
+                "map_index": ti.map_index,
+                "state": ti.state,
+                "operator": _task_type(dag_run.dag.task_dict.get(ti.task_id)),
+                "duration": _duration(ti),
+            }
+            for ti in sorted(tis, key=lambda ti: (ti.task_id, ti.map_index))
+            if ti.state in _TERMINAL_TI_STATES
+        ]
+        return m.TaskBreadcrumbsResult(breadcrumbs=rows)
+
     # The supervisor sends a connection by its field aliases ("schema", not "schema_").
     _DUMP_OPTIONS: ClassVar[dict[str, dict[str, bool]]] = {"ConnectionResult": {"by_alias": True}}
 
@@ -635,6 +671,10 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         "CreateHITLDetailPayload": _create_hitl_detail,
         "GetHITLDetailResponse": _hitl_detail_response,
         "UpdateHITLDetail": _hitl_detail_response,
+        "GetTaskBreadcrumbs": _get_task_breadcrumbs,
+        # A task started as another user asks for a new log socket; a test's task logs in-process, so
+        # there is none to send: the answer is empty, as from a supervisor that cannot pass descriptors.
+        "ResendLoggingFD": _ignore,
     }
 
 
