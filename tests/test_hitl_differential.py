@@ -40,7 +40,11 @@ RESPONSES = {
     },
     "hitl_rejected": {"approve": {"chosen_options": ["Reject"]}},
     "hitl_timeout": {},
+    # Last: on 3.3 the API refuses it and the harness interrupts dag.test().
+    "hitl_invalid": {"ask": {"chosen_options": ["c"]}},
 }
+# From 3.3 the Core API refuses a response outside the task's options (400) instead of storing it.
+API_REFUSES_INVALID = not TIMEOUT_IN_DAG_TEST
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,7 @@ def runs():
     dags = load_dags(DAG_FILE)
     compared = {}
     for dag_id, real in zip(dag_ids, run_dag_tests(requests, timeout=300), strict=True):
-        if isinstance(real, Exception):
+        if isinstance(real, Exception) and not (dag_id == "hitl_invalid" and API_REFUSES_INVALID):
             raise real
         ours = run_dag(dags[dag_id], logical_date=LOGICAL_DATE, hitl_responses=RESPONSES[dag_id])
         compared[dag_id] = real, ours
@@ -80,6 +84,10 @@ def _comparable(xcoms):
                 not TIMEOUT_IN_DAG_TEST, reason="dag.test() of 3.3 has no timeout sweep"
             ),
         ),
+        pytest.param(
+            "hitl_invalid",
+            marks=pytest.mark.skipif(API_REFUSES_INVALID, reason="the 3.3 API refuses the response"),
+        ),
     ],
 )
 def test_the_run_matches_dag_test(runs, dag_id):
@@ -96,3 +104,11 @@ def test_the_responses_reached_the_operators(runs):
     assert real.xcoms[("replicas", -1, "return_value")] == 6
     assert real.xcoms[("form", -1, "return_value")]["responded_by_user"] == {"id": "ann", "name": "ann"}
     assert runs["hitl_rejected"][0].task_states[("ship", -1)] == "skipped"
+
+
+@pytest.mark.skipif(not API_REFUSES_INVALID, reason="before 3.3 the API stores the response; the task fails")
+def test_a_response_the_api_refuses_ends_the_reference_run_with_the_refusal(runs):
+    # In Airflow the task would go on waiting; the harness reports the refusal instead of waiting with it.
+    real, _ = runs["hitl_invalid"]
+    assert isinstance(real, Exception)
+    assert "Invalid options ['c']; allowed options are ['a', 'b']" in str(real)

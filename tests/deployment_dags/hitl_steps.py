@@ -1,6 +1,6 @@
 """Human-in-the-loop steps (Airflow 3.1+): an approval, a branch and a form with params, each answered
 through Airflow's own API in dag.test() and through hitl_responses in run_dag, then compared; a rejection;
-and an approval nobody answers, which takes its default at its timeout."""
+an approval nobody answers, which takes its default at its timeout; and a response outside the options."""
 
 from __future__ import annotations
 
@@ -61,3 +61,6 @@ with DAG("hitl_timeout", schedule=None) as timeout:
         )
         >> after()
     )
+
+with DAG("hitl_invalid", schedule=None) as invalid:
+    HITLOperator(task_id="ask", subject="a or b?", options=["a", "b"])
