@@ -17,6 +17,7 @@ __all__ = [
     "DagFolder",
     "DagRunResult",
     "DagRunner",
+    "FollowError",
     "InMemorySupervisorComms",
     "InMemoryTaskInstance",
     "LogLine",
@@ -27,6 +28,7 @@ __all__ = [
     "TaskRenderer",
     "TaskRunResult",
     "TaskRunner",
+    "TriggerWaitError",
     "TriggeredRun",
     "UnreadableXCom",
     "XComRecord",
@@ -72,6 +74,8 @@ _LAZY = {
     "TriggeredRun": "pytest_xcom.deployment",
     "DagCallbackRun": "pytest_xcom.runner.callbacks",
     "RunDeadline": "pytest_xcom.runner.deadlines",
+    "FollowError": "pytest_xcom.runner.following",
+    "TriggerWaitError": "pytest_xcom.triggerer",
 }
 
 if TYPE_CHECKING:
@@ -88,7 +92,9 @@ if TYPE_CHECKING:
     from pytest_xcom.runner import DagRunner, DagRunResult, TaskRunner, TaskRunResult, run_dag, run_task
     from pytest_xcom.runner.callbacks import DagCallbackRun
     from pytest_xcom.runner.deadlines import RunDeadline
+    from pytest_xcom.runner.following import FollowError
     from pytest_xcom.store import UnreadableXCom, XComRecord, XComStore
+    from pytest_xcom.triggerer import TriggerWaitError
 
 
 # No __dir__ listing the lazy names: pytest reads every name dir() gives of a plugin module (looking

@@ -183,6 +183,10 @@ class DagTestRequest:
     #: depends_on_past; with this set, a call gives up after that many waits and its run is reported
     #: as it was left (``running``). Waits for a retry count too: keep it above the DAG's retry delays.
     max_waits: int | None = None
+    #: task_id -> {"chosen_options": [...], "params_input": {...}, "responded_by": user}: given through
+    #: the public API's route (``update_hitl_detail``) as soon as the task's Human-in-the-loop request
+    #: is in the DB, while the operator waits for it (Airflow 3.1+)
+    hitl_responses: Mapping[str, Mapping[str, Any]] | None = None
 
 
 def run_dag_test(
@@ -198,6 +202,7 @@ def run_dag_test(
     cache_db: bool = True,
     cache_dir: str | Path | None = None,
     log_file: str | Path | None = None,
+    hitl_responses: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> DagTestOutcome:
     """Run ``dag_id`` from ``dag_file`` with Airflow's ``dag.test()`` in a fresh subprocess.
 
@@ -220,11 +225,14 @@ def run_dag_test(
     (default: a per-user folder in the system temp dir) and copied for later runs; it is keyed by the
     Airflow, SQLAlchemy and SQLite versions and the passed-through config, and replaced atomically.
     ``log_file`` receives the child's stdout and then its stderr (Airflow's and the tasks' logs).
+    ``hitl_responses`` answers Human-in-the-loop tasks as a person would (see :class:`DagTestRequest`).
 
     Raises :class:`DagTestError` (a RuntimeError) with the tail of the child's stderr if it fails,
     and :class:`DagTestTimeout` after killing it if it runs longer than ``timeout`` seconds.
     """
-    request = DagTestRequest(dag_file, dag_id, logical_date=logical_date, conf=conf, repeat=repeat)
+    request = DagTestRequest(
+        dag_file, dag_id, logical_date=logical_date, conf=conf, repeat=repeat, hitl_responses=hitl_responses
+    )
     (result,) = run_dag_tests(
         [request],
         timeout=timeout,
@@ -342,6 +350,7 @@ class _Batch:
                     "conf": request.conf,
                     "repeat": request.repeat,
                     "max_waits": request.max_waits,
+                    "hitl_responses": request.hitl_responses,
                 }
             )
         dag_dirs = list(dict.fromkeys(p.parent for p in self.paths))
@@ -673,6 +682,7 @@ def _child_main(workdir: Path) -> None:
     timings["import_airflow"] = time.perf_counter() - mark
     _accept_bodies_without_content_type()
     _keep_execution_api_lifespans()
+    _answer_trigger_requests_in_line()
 
     mark = time.perf_counter()
     if not request["db_ready"]:
@@ -735,7 +745,11 @@ def _run_item(item: dict[str, Any]) -> dict[str, Any]:
         if item["logical_date"] is not None:
             kwargs["logical_date"] = item["logical_date"] + timedelta(days=i)
         mark = time.perf_counter()
-        with worker_globals_restored(), _waits_bounded(item.get("max_waits")):
+        with (
+            worker_globals_restored(),
+            _waits_bounded(item.get("max_waits")),
+            _hitl_responder(item["dag_id"], item.get("hitl_responses")),
+        ):
             try:
                 run_id = dag.test(run_conf=item["conf"], **kwargs).run_id
             except _GaveUpWaiting:
@@ -795,6 +809,135 @@ def _latest_run_id(dag_id: str) -> str:
         return session.scalars(query).one()
 
 
+@contextlib.contextmanager
+def _hitl_responder(dag_id: str, responses: Mapping[str, Mapping[str, Any]] | None) -> Iterator[None]:
+    """Answer the DAG's Human-in-the-loop requests, while dag.test() runs, as a person using the API would.
+
+    A thread looks for requests without a response (hitl_detail rows) of the tasks named in ``responses``
+    and gives each its response through the public API's own route function: before 3.3 the HITLTrigger
+    that dag.test() runs in line finds it at its next poll; from 3.3 the route resumes the task parked in
+    ``awaiting_input`` and dag.test()'s loop runs it. If the thread fails, dag.test() is interrupted (it
+    would wait for ever) and the DAG's result is the thread's error.
+    """
+    if not responses:
+        yield
+        return
+    import _thread
+    import threading
+
+    respond = _hitl_route()
+    stop = threading.Event()
+    failure: list[BaseException] = []
+    gate = threading.Lock()
+
+    def respond_while_running() -> None:
+        try:
+            while not stop.wait(_HITL_POLL_SECONDS):
+                if gate.acquire(timeout=_HITL_POLL_SECONDS):
+                    try:
+                        respond(dag_id, responses)
+                    finally:
+                        gate.release()
+        except BaseException as exc:
+            failure.append(exc)
+            if not stop.is_set():
+                _thread.interrupt_main()
+
+    thread = threading.Thread(target=respond_while_running, name="pytest_xcom-hitl-responder", daemon=True)
+    with _responses_between_steps(gate):
+        thread.start()
+        try:
+            yield
+        except KeyboardInterrupt:
+            if not failure:
+                raise
+        finally:
+            stop.set()
+            thread.join(timeout=_EXIT_SECONDS)
+    if failure:
+        raise RuntimeError(f"answering a Human-in-the-loop request of {dag_id!r} failed") from failure[0]
+
+
+@contextlib.contextmanager
+def _responses_between_steps(gate: Any) -> Iterator[None]:
+    # A response must reach a task that is waiting, as it reaches one when a person reads the request:
+    # dag.test() holds ``gate`` while it runs a task, except while it runs the task's trigger in line
+    # (before 3.3 the HITLTrigger polls for the response there). Given while 3.3's task is being parked,
+    # the response resumes it (the execution API sees it and schedules the task) and then dag.test()'s
+    # ``_run_task`` writes the state the task reported, awaiting_input, over that: the run waits for ever.
+    from airflow.sdk.definitions import dag as dag_module
+
+    run_task, run_inline_trigger = dag_module._run_task, dag_module._run_inline_trigger
+
+    @functools.wraps(run_task)
+    def gated_run_task(*args: Any, **kwargs: Any) -> Any:
+        with gate:
+            return run_task(*args, **kwargs)
+
+    @functools.wraps(run_inline_trigger)
+    def open_run_inline_trigger(*args: Any, **kwargs: Any) -> Any:
+        gate.release()
+        try:
+            return run_inline_trigger(*args, **kwargs)
+        finally:
+            gate.acquire()
+
+    dag_module._run_task, dag_module._run_inline_trigger = gated_run_task, open_run_inline_trigger
+    try:
+        yield
+    finally:
+        dag_module._run_task, dag_module._run_inline_trigger = run_task, run_inline_trigger
+
+
+_HITL_POLL_SECONDS = 0.1
+
+
+def _hitl_route() -> Any:
+    """A function giving the waiting requests their responses through ``update_hitl_detail``."""
+    # Imported on the main thread: the route module pulls in the Core API's security and models.
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
+    from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    def respond(dag_id: str, responses: Mapping[str, Mapping[str, Any]]) -> None:
+        with create_session() as session:
+            waiting = session.execute(
+                select(TaskInstance.run_id, TaskInstance.task_id, TaskInstance.map_index)
+                .join(HITLDetail, HITLDetail.ti_id == TaskInstance.id)
+                .where(
+                    TaskInstance.dag_id == dag_id,
+                    TaskInstance.task_id.in_(list(responses)),
+                    HITLDetail.responded_at.is_(None),
+                )
+            ).all()
+            for run_id, task_id, map_index in waiting:
+                response = responses[task_id]
+                # The route asks the auth manager only about assigned users; the user is its own record.
+                name = str(response.get("responded_by") or "pytest")
+                user = SimpleAuthManagerUser(username=name, role=None)
+                payload = UpdateHITLDetailPayload(
+                    chosen_options=list(response["chosen_options"]),
+                    params_input=dict(response.get("params_input") or {}),
+                )
+                update_hitl_detail(
+                    dag_id=dag_id,
+                    dag_run_id=run_id,
+                    task_id=task_id,
+                    update_hitl_detail_payload=payload,
+                    user=user,
+                    session=session,
+                    map_index=map_index,
+                )
+                # The API's session dependency commits after the route (3.3's route leaves it to it).
+                session.commit()
+
+    return respond
+
+
 def _accept_bodies_without_content_type() -> None:
     # FastAPI >= 0.132 refuses a JSON body sent without a JSON Content-Type, as Airflow 3.0's task SDK
     # client sends it to the in-process execution API (`content=body.model_dump_json()`), so every task
@@ -830,6 +973,36 @@ def _keep_execution_api_lifespans() -> None:
     if original is None or hasattr(original, "cache_info"):
         return
     supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(original)
+
+
+def _answer_trigger_requests_in_line() -> None:
+    # Before 3.3 a Human-in-the-loop operator defers to HITLTrigger, which asks for its response through
+    # the triggerer's supervisor (GetHITLDetailResponse, UpdateHITLDetail at its timeout). dag.test() runs
+    # the trigger in line through the task's in-process supervisor, which answers neither ("Unhandled
+    # request"), so every such task failed there. They are answered as the triggerer's supervisor answers
+    # them (TriggerRunnerSupervisor._handle_request): through the execution API, from the metadata DB.
+    try:
+        from airflow.jobs.triggerer_job_runner import HITLDetailResponseResult
+        from airflow.sdk.execution_time.comms import GetHITLDetailResponse, UpdateHITLDetail
+        from airflow.sdk.execution_time.supervisor import InProcessTestSupervisor
+    except ImportError:  # 3.0 has no Human-in-the-loop; 3.3's operator never defers
+        return
+    original = InProcessTestSupervisor._handle_request
+
+    @functools.wraps(original)
+    def handle_request(self: Any, msg: Any, log: Any, req_id: int) -> None:
+        if isinstance(msg, UpdateHITLDetail):
+            api_resp = self.client.hitl.update_response(
+                ti_id=msg.ti_id, chosen_options=msg.chosen_options, params_input=msg.params_input
+            )
+        elif isinstance(msg, GetHITLDetailResponse):
+            api_resp = self.client.hitl.get_detail_response(ti_id=msg.ti_id)
+        else:
+            return original(self, msg, log, req_id)
+        self.send_msg(HITLDetailResponseResult.from_api_response(response=api_resp), request_id=req_id)
+        return None
+
+    InProcessTestSupervisor._handle_request = handle_request  # type: ignore[method-assign]
 
 
 def _save_template(db_path: Path, template: Path) -> None:

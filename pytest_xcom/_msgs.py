@@ -552,6 +552,13 @@ def hitl_unknown_response_keys(task_id: str, keys: list[str]) -> str:
     )
 
 
+def hitl_response_refused(task_id: str, refusal: str) -> str:
+    return (
+        f"hitl_responses[{task_id!r}] is a response Airflow's API refuses (HTTP 400): {refusal} "
+        "In Airflow the task would go on waiting for one it accepts: give such a response."
+    )
+
+
 HITL_UNSUPPORTED = (
     "hitl_responses=... needs Airflow 3.1 or later: this Airflow has no human-in-the-loop operators"
 )

@@ -3,9 +3,10 @@
 Airflow's task code talks to the world only through ``task_runner.SUPERVISOR_COMMS``. This module puts an
 :class:`InMemorySupervisorComms` there. It is Airflow's own ``CommsDecoder`` (the client half: framing
 a request, decoding a response, raising ``AirflowRuntimeError`` for an error frame) with the socket
-replaced by a direct call to the server half written here. Each message still crosses the real msgpack
-frame both ways, and each XCom value the JSON encoding the API server's HTTP client applies, so values
-are refused and transformed at the step where a real worker refuses and transforms them.
+replaced by a direct call to the server half: the XCom routes here, the other routes in
+:mod:`pytest_xcom.execution_api`. Each message still crosses the real msgpack frame both ways, and each
+XCom value the JSON encoding the API server's HTTP client applies, so values are refused and transformed
+at the step where a real worker refuses and transforms them.
 """
 
 from __future__ import annotations
@@ -17,17 +18,26 @@ import re
 import threading
 import typing
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, NamedTuple, Union
 from urllib.parse import unquote
 
 import attrs
 from pydantic import Field, TypeAdapter
 
-from pytest_xcom import _compat, _msgs, _process, hitl
+from pytest_xcom import _compat, _msgs, _process
 from pytest_xcom._compat import ErrorResponse, ErrorType
 from pytest_xcom._compat import comms_messages as m
 from pytest_xcom.deployment import Deployment
+from pytest_xcom.execution_api import (
+    ServerError,
+    assets,
+    connections,
+    dag_runs,
+    hitl,
+    task_instances,
+    to_db_json,
+    variables,
+)
 from pytest_xcom.store import XComStore
 
 __all__ = ["InMemorySupervisorComms", "ServerError", "installed"]
@@ -67,28 +77,9 @@ _OUTCOME_MESSAGES = tuple(
 )
 
 
-class ServerError(Exception):
-    """An HTTP error answer from the API server (turned into API_SERVER_ERROR, as the supervisor does)."""
-
-    def __init__(self, status_code: int, reason: str, message: str, *, detail: Any = None):
-        super().__init__(message)
-        self.status_code = status_code
-        # The response body: Airflow's routes answer {"detail": {reason, message}}; FastAPI's request
-        # validation answers {"detail": [errors]}.
-        self.detail = detail or {"detail": {"reason": reason, "message": message}}
-
-
 def _server_map_index(map_index: int | None) -> int:
     # The API client leaves out a map_index that is None or negative, and the server's default is -1.
     return -1 if map_index is None or map_index < 0 else map_index
-
-
-def _to_db_json(value: Any) -> str:
-    # The supervisor's HTTP client sends the value as the request body with exactly these settings
-    # (httpx ``json=``): NaN and infinities are refused, non-ASCII text must encode as UTF-8.
-    body = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    body.encode("utf-8")
-    return body
 
 
 class _XComPath(NamedTuple):
@@ -167,9 +158,15 @@ def _matched_route(path: str, method: str) -> tuple[str, _XComPath] | None:
     return None
 
 
-def _asset_result(row: Any) -> Any:
-    """An asset table row as the API server's asset routes answer it."""
-    return m.AssetResult(name=row.name, uri=row.uri, group=row.group, extra=row.extra)
+# The other messages' handlers, by the execution API route module that answers them.
+_ROUTES = {
+    **variables.HANDLERS,
+    **connections.HANDLERS,
+    **task_instances.HANDLERS,
+    **dag_runs.HANDLERS,
+    **assets.HANDLERS,
+    **hitl.HANDLERS,
+}
 
 
 @attrs.define(kw_only=True)
@@ -322,7 +319,7 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
             self.store.task_maps[(served.dag_id, served.run_id, served.task_id, map_index)] = (
                 msg.mapped_length
             )
-        json_text = _to_db_json(msg.value)
+        json_text = to_db_json(msg.value)
         self.store.put_json(served.dag_id, served.run_id, served.task_id, map_index, served.key, json_text)
 
     def _get_xcom(self, msg: Any) -> Any:
@@ -369,237 +366,8 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         )
         self.store.misses.append(f"xcom_pull: {explanation}")
 
-    def _get_variable(self, msg: Any) -> Any:
-        if msg.key not in self.variables:
-            return ErrorResponse(error=ErrorType.VARIABLE_NOT_FOUND, detail={"key": msg.key})
-        return m.VariableResult(key=msg.key, value=self.variables[msg.key])
-
-    def _put_variable(self, msg: Any) -> None:
-        self.variables[msg.key] = msg.value
-
-    def _delete_variable(self, msg: Any) -> None:
-        self.variables.pop(msg.key, None)
-
-    def _get_connection(self, msg: Any) -> Any:
-        if msg.conn_id not in self.connections:
-            return ErrorResponse(error=ErrorType.CONNECTION_NOT_FOUND, detail={"conn_id": msg.conn_id})
-        return m.ConnectionResult(conn_id=msg.conn_id, **self.connections[msg.conn_id])
-
-    def _get_ti_count(self, msg: Any) -> Any:
-        if self.ti_count is None:
-            raise NotImplementedError(_msgs.unsupported_message("GetTICount"))
-        return m.TICount(count=self.ti_count(msg))
-
-    def _get_task_reschedule_start_date(self, msg: Any) -> Any:
-        start = self.reschedule_start(msg.ti_id) if self.reschedule_start is not None else None
-        return m.TaskRescheduleStartDate(start_date=start)
-
-    def _get_task_state(self, msg: Any) -> Any:
-        if (msg.ti_id, msg.key) not in self.task_state:
-            return ErrorResponse(error=ErrorType.TASK_STORE_NOT_FOUND, detail={"key": msg.key})
-        return m.TaskStateStoreResult(value=json.loads(self.task_state[(msg.ti_id, msg.key)]))
-
-    def _set_task_state(self, msg: Any) -> None:
-        self.task_state[(msg.ti_id, msg.key)] = _to_db_json(msg.value)
-
-    def _delete_task_state(self, msg: Any) -> None:
-        self.task_state.pop((msg.ti_id, msg.key), None)
-
-    def _clear_task_state(self, msg: Any) -> None:
-        for ti_id, key in [k for k in self.task_state if k[0] == msg.ti_id]:
-            del self.task_state[(ti_id, key)]
-
-    def _validate_inlets_and_outlets(self, msg: Any) -> Any:
-        # Every asset a test's task names is active: there is no asset table to make one inactive.
-        return m.InactiveAssetsResult(inactive_assets=[])
-
-    def _get_prev_successful_dag_run(self, msg: Any) -> Any:
-        # The latest successful run before the task's own, among the run_dag runs in the store; a task
-        # outside run_dag (task_context, run_task) has none: prev_*_success resolve to None.
-        if self.dag_run is None or self.dag_run[1] is None:
-            return m.PrevSuccessfulDagRunResult()
-        earlier = self.store.earlier_dag_runs(*self.dag_run)
-        found = next((run for run in earlier if run.state == "success"), None)
-        if found is None:
-            return m.PrevSuccessfulDagRunResult()
-        start, end = found.run.data_interval or (None, None)
-        return m.PrevSuccessfulDagRunResult(
-            data_interval_start=start,
-            data_interval_end=end,
-            start_date=found.start_date,
-            end_date=found.end_date,
-        )
-
-    def _get_previous_dag_run(self, msg: Any) -> Any:
-        earlier = self.store.earlier_dag_runs(msg.dag_id, msg.logical_date)
-        found = next((run for run in earlier if not msg.state or run.state == msg.state), None)
-        if found is None:
-            return m.PreviousDagRunResult(dag_run=None)
-        dag_run = found.run.dag_run(found.conf, found.state).model_copy(update={"end_date": found.end_date})
-        return m.PreviousDagRunResult(dag_run=dag_run)
-
-    def _get_previous_ti(self, msg: Any) -> Any:
-        # Without a logical_date the server looks at every run, the asking task's own included.
-        before = msg.logical_date or datetime.max.replace(tzinfo=UTC)
-        for run in self.store.earlier_dag_runs(msg.dag_id, before):
-            ti = run.tis.get((msg.task_id, msg.map_index))
-            if ti is not None and (not msg.state or ti.state == msg.state):
-                ended = ti.end_date is not None and ti.start_date is not None
-                return m.PreviousTIResult(
-                    task_instance={
-                        "task_id": ti.task_id,
-                        "dag_id": msg.dag_id,
-                        "run_id": run.run.run_id,
-                        "logical_date": run.run.logical_date,
-                        "start_date": ti.start_date,
-                        "end_date": ti.end_date,
-                        "state": ti.state,
-                        "try_number": ti.try_number,
-                        "map_index": ti.map_index,
-                        "duration": (ti.end_date - ti.start_date).total_seconds() if ended else None,
-                    }
-                )
-        return m.PreviousTIResult(task_instance=None)
-
     def _ignore(self, msg: Any) -> None:
         return None
-
-    # -- a whole deployment: triggered runs, assets ---------------------------------------------------
-
-    def _succeed_task(self, msg: Any) -> None:
-        # The API server registers the task's asset events as it marks it successful.
-        self.deployment.register_outcome(msg, _compat.timezone.utcnow())
-        self.events.append(msg)
-
-    def _trigger_dag_run(self, msg: Any) -> Any:
-        if not self.deployment.trigger(msg):
-            return ErrorResponse(error=ErrorType.DAGRUN_ALREADY_EXISTS)
-        return m.OKResponse(ok=True)
-
-    def _get_variable_keys(self, msg: Any) -> Any:
-        keys = sorted(k for k in self.variables if not msg.prefix or k.startswith(msg.prefix))
-        return m.VariableKeysResult(keys=keys[msg.offset : msg.offset + msg.limit], total_entries=len(keys))
-
-    def _get_dag_run(self, msg: Any) -> Any:
-        found = self.deployment.dag_runs.get((msg.dag_id, msg.run_id))
-        if found is None:
-            raise ServerError(404, "not_found", _msgs.unknown_dag_run(msg.dag_id, msg.run_id))
-        run, conf, state = found
-        return m.DagRunResult(**run.dag_run(conf, state()).model_dump())
-
-    def _get_dag(self, msg: Any) -> Any:
-        dag = self.deployment.dags.get(msg.dag_id)
-        if dag is None:
-            raise ServerError(404, "not_found", f"Dag with dag_id: '{msg.dag_id}' not found")
-        fields = {
-            "dag_id": dag.dag_id,
-            "is_paused": False,
-            "bundle_name": None,
-            "bundle_version": None,
-            "relative_fileloc": None,
-            "owners": getattr(dag, "owner", None),
-            "tags": sorted(dag.tags or []),
-            "next_dagrun": None,
-        }
-        return m.DagResult(**{k: v for k, v in fields.items() if k in m.DagResult.model_fields})
-
-    def _asset_state_key(self, msg: Any) -> tuple[str, str]:
-        name, uri = getattr(msg, "name", None), getattr(msg, "uri", None)
-        row = self.deployment.assets.lookup(name=name, uri=uri)
-        if row is None:
-            raise ServerError(404, "not_found", f"Asset not found: {name or uri!r}")
-        return row.name, row.uri
-
-    def _get_asset_state(self, msg: Any) -> Any:
-        found = self.deployment.asset_state.get((self._asset_state_key(msg), msg.key))
-        if found is None:
-            return ErrorResponse(error=ErrorType.ASSET_STORE_NOT_FOUND, detail={"key": msg.key})
-        return m.AssetStateStoreResult(value=json.loads(found))
-
-    def _set_asset_state(self, msg: Any) -> Any:
-        self.deployment.asset_state[(self._asset_state_key(msg), msg.key)] = _to_db_json(msg.value)
-        return m.OKResponse(ok=True)
-
-    def _delete_asset_state(self, msg: Any) -> Any:
-        self.deployment.asset_state.pop((self._asset_state_key(msg), msg.key), None)
-        return m.OKResponse(ok=True)
-
-    def _clear_asset_state(self, msg: Any) -> Any:
-        asset = self._asset_state_key(msg)
-        for key in [k for k in self.deployment.asset_state if k[0] == asset]:
-            del self.deployment.asset_state[key]
-        return m.OKResponse(ok=True)
-
-    def _record_outcome(self, msg: Any) -> None:
-        self.events.append(msg)
-
-    def _create_hitl_detail(self, msg: Any) -> Any:
-        return hitl.create_detail(self.deployment, msg)
-
-    def _hitl_detail_response(self, msg: Any) -> Any:
-        try:
-            return hitl.detail_response(self.deployment, msg)
-        except LookupError as e:
-            raise ServerError(404, "not_found", str(e)) from None
-
-    def _get_dag_run_state(self, msg: Any) -> Any:
-        try:
-            state = self.deployment.run_state(msg.dag_id, msg.run_id)
-        except LookupError as e:
-            raise ServerError(404, "not_found", str(e)) from None
-        return m.DagRunStateResult(state=state)
-
-    def _get_dr_count(self, msg: Any) -> Any:
-        return m.DRCount(count=self.deployment.count_runs(msg))
-
-    def _get_task_states(self, msg: Any) -> Any:
-        if self.task_states is None:
-            raise NotImplementedError(_msgs.unsupported_message("GetTaskStates"))
-        return m.TaskStatesResult(task_states=self.task_states(msg))
-
-    def _get_asset(self, msg: Any) -> Any:
-        name, uri = getattr(msg, "name", None), getattr(msg, "uri", None)
-        row = self.deployment.assets.lookup(name=name, uri=uri)
-        if row is None:
-            detail = {"name": name} if name is not None else {"uri": uri}
-            return ErrorResponse(error=ErrorType.ASSET_NOT_FOUND, detail=detail)
-        return _asset_result(row)
-
-    def _get_assets_by_alias(self, msg: Any) -> Any:
-        rows = self.deployment.assets.alias_rows(msg.alias_name)
-        return m.AssetsByAliasResult(assets=[_asset_result(row) for row in rows])
-
-    def _get_asset_events(self, msg: Any) -> Any:
-        window = {k: getattr(msg, k, None) for k in ("after", "before", "limit")}
-        records = self.deployment.assets.query(
-            name=getattr(msg, "name", None),
-            uri=getattr(msg, "uri", None),
-            alias_name=getattr(msg, "alias_name", None),
-            ascending=getattr(msg, "ascending", True),
-            **window,
-        )
-        return m.AssetEventsResult.model_validate(
-            {"asset_events": [self._asset_event_body(r) for r in records]}
-        )
-
-    def _asset_event_body(self, record: Any) -> dict[str, Any]:
-        row = self.deployment.assets.lookup(name=record.name, uri=record.uri)
-        return {
-            "id": record.id,
-            "timestamp": record.timestamp,
-            "extra": record.extra,
-            "asset": {
-                "name": record.name,
-                "uri": record.uri,
-                "group": row.group if row else "asset",
-                "extra": row.extra if row else {},
-            },
-            "created_dagruns": [],
-            "source_task_id": record.task_id,
-            "source_dag_id": record.dag_id,
-            "source_run_id": record.run_id,
-            "source_map_index": record.map_index,
-        }
 
     # The supervisor sends a connection by its field aliases ("schema", not "schema_").
     _DUMP_OPTIONS: ClassVar[dict[str, dict[str, bool]]] = {"ConnectionResult": {"by_alias": True}}
@@ -611,47 +379,12 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
         "GetXComCount": _get_xcom_count,
         "GetXComSequenceItem": _get_xcom_item,
         "DeleteXCom": _delete_xcom,
-        "GetVariable": _get_variable,
-        "PutVariable": _put_variable,
-        "DeleteVariable": _delete_variable,
-        "GetConnection": _get_connection,
-        "GetTICount": _get_ti_count,
-        "GetTaskRescheduleStartDate": _get_task_reschedule_start_date,
-        "GetTaskStateStore": _get_task_state,
-        "SetTaskStateStore": _set_task_state,
-        "DeleteTaskStateStore": _delete_task_state,
-        "ClearTaskStateStore": _clear_task_state,
-        "ValidateInletsAndOutlets": _validate_inlets_and_outlets,
-        "GetPrevSuccessfulDagRun": _get_prev_successful_dag_run,
-        "GetPreviousDagRun": _get_previous_dag_run,
-        "GetPreviousTI": _get_previous_ti,
+        **_ROUTES,
         # Secrets masking happens in the supervisor's log forwarder, which a test does not have.
         "MaskSecret": _ignore,
-        "SucceedTask": _succeed_task,
-        "TriggerDagRun": _trigger_dag_run,
-        "GetDagRunState": _get_dag_run_state,
-        "GetDRCount": _get_dr_count,
-        "GetTaskStates": _get_task_states,
-        "GetAssetByName": _get_asset,
-        "GetAssetByUri": _get_asset,
-        "GetAssetsByAlias": _get_assets_by_alias,
-        "GetAssetEventByAsset": _get_asset_events,
-        "GetAssetEventByAssetAlias": _get_asset_events,
-        "AwaitInputTask": _record_outcome,
-        "GetVariableKeys": _get_variable_keys,
-        "GetDagRun": _get_dag_run,
-        "GetDag": _get_dag,
-        "GetAssetStateStoreByName": _get_asset_state,
-        "GetAssetStateStoreByUri": _get_asset_state,
-        "SetAssetStateStoreByName": _set_asset_state,
-        "SetAssetStateStoreByUri": _set_asset_state,
-        "DeleteAssetStateStoreByName": _delete_asset_state,
-        "DeleteAssetStateStoreByUri": _delete_asset_state,
-        "ClearAssetStateStoreByName": _clear_asset_state,
-        "ClearAssetStateStoreByUri": _clear_asset_state,
-        "CreateHITLDetailPayload": _create_hitl_detail,
-        "GetHITLDetailResponse": _hitl_detail_response,
-        "UpdateHITLDetail": _hitl_detail_response,
+        # A task started as another user asks for a new log socket; a test's task logs in-process, so
+        # there is none to send: the answer is empty, as from a supervisor that cannot pass descriptors.
+        "ResendLoggingFD": _ignore,
     }
 
 

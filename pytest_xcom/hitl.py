@@ -127,10 +127,14 @@ def resume_awaiting(deployment: Any, ti: Any, awaiting: Any, clock: Any) -> tupl
     """How a task parked in ``awaiting_input`` resumes: (next_method, next_kwargs).
 
     With a response, at once (the Core API's ``handle_event_submit``); without one, at its
-    ``response_timeout`` on the run's clock, as ``check_awaiting_input_timeouts`` resolves it.
+    ``response_timeout`` on the run's clock, as ``check_awaiting_input_timeouts`` resolves it. A
+    response the Core API refuses is a ValueError: in Airflow nobody could give it.
     """
     detail = deployment.hitl_details.get(ti.id)
     if detail is not None and detail["responded_at"] is not None:
+        refusal = _refusal(detail["request"], detail["chosen_options"])
+        if refusal is not None:
+            raise ValueError(_msgs.hitl_response_refused(ti.task_id, refusal))
         return awaiting.next_method, _compat.resume_kwargs(_event(detail, timedout=False))
     if awaiting.timeout is None:
         raise TriggerWaitError(_msgs.hitl_waits_for_ever(ti.task_id))
@@ -153,6 +157,17 @@ def resume_awaiting(deployment: Any, ti: Any, awaiting: Any, clock: Any) -> tupl
         "error_type": "timeout",
     }
     return awaiting.next_method, _compat.resume_kwargs(timeout_event)
+
+
+def _refusal(request: Mapping[str, Any], chosen: list[str]) -> str | None:
+    # The checks of the Core API's update_hitl_detail in the Airflow that parks tasks in awaiting_input
+    # (before, it stores any response and the operator fails on one outside its options).
+    allowed = set(request.get("options") or [])
+    if invalid := set(chosen) - allowed:
+        return f"Invalid options {sorted(invalid)}; allowed options are {sorted(allowed)}."
+    if not request.get("multiple") and len(chosen) > 1:
+        return "Multiple options chosen but this Human-in-the-loop task accepts only a single option."
+    return None
 
 
 def check_trigger_ends(defer: Any, task_id: str, answered: bool) -> None:

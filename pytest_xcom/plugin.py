@@ -118,9 +118,11 @@ def run_task(task_context: TaskContextFactory) -> TaskRunner:
     Accepts an operator or what calling a ``@task`` function returns. Templates are rendered, XComArgs
     resolved, pre/execute/post run and the return value pushed, reading upstream XComs from
     ``xcom_store`` (seed them first). Keyword arguments: ``logical_date``, ``run_after``, ``run_id``,
-    ``conf``, ``map_index``, ``try_number``, ``variables``, ``connections``. Returns a result with
-    ``.state``, ``.return_value``, ``.xcoms`` (key -> value) and ``.error`` (what the task raised).
-    It shares the DAG run of ``task_context``.
+    ``conf``, ``map_index``, ``try_number``, ``variables``, ``connections``, ``asset_events``
+    ({asset or URI: [extra, ...]}: earlier events for ``inlet_events``) and ``hitl_responses``
+    ({task_id: {"chosen_options": [...], "params_input": {...}}}: a person's answer to a HITL task).
+    Returns a result with ``.state``, ``.return_value``, ``.xcoms`` (key -> value), ``.error`` (what the
+    task raised) and ``.asset_events`` (what it emitted). It shares the DAG run of ``task_context``.
     """
     from pytest_xcom.runner import TaskRunner
 
@@ -134,9 +136,12 @@ def run_dag(xcom_store: XComStore, xcom_comms: InMemorySupervisorComms) -> DagRu
     Tasks run in dependency order through Airflow's task runner; trigger rules, branching skips,
     upstream_failed, retries, dynamic task mapping and setup/teardown are applied as the scheduler
     applies them. Keyword arguments: ``logical_date``, ``run_after``, ``run_id``, ``conf``,
-    ``variables``, ``connections``. Returns ``.state``, ``.task_states`` ({(task_id, map_index):
-    state}), ``.xcoms`` ({(task_id, map_index, key): value}) and ``result["task_id"]`` per task;
-    XComs land in ``xcom_store``.
+    ``variables``, ``connections``, ``dags`` (other DAGs: the runs this one triggers or whose assets it
+    updates are run after it, recursively), ``asset_events`` ({asset or URI: [extra, ...]}: earlier
+    events) and ``hitl_responses`` ({task_id: {"chosen_options": [...], "params_input": {...}}}: a
+    person's answers to HITL tasks). Returns ``.state``, ``.task_states`` ({(task_id, map_index):
+    state}), ``.xcoms`` ({(task_id, map_index, key): value}), ``.triggered_runs``, ``.asset_events``
+    and ``result["task_id"]`` per task; XComs land in ``xcom_store``.
     """
     from pytest_xcom.runner import DagRunner
 

@@ -473,6 +473,10 @@ class XComStore:
         ]
         return [dag_run for _, dag_run in sorted(dated, key=lambda item: item[0], reverse=True)]
 
+    def recorded_dag_run(self, dag_id: str, run_id: str) -> Any | None:
+        """The run :meth:`record_dag_run` kept under this id, or None (e.g. the run of a ``run_task``)."""
+        return self._dag_runs.get((dag_id, run_id))
+
     def find_prior_json(self, dag_id: str, run_id: str, task_id: str, key: str) -> list[str]:
         """Every row of this XCom in this run and the DAG's earlier ones, as the /slice endpoint with
         include_prior_dates answers: ordered by map_index only (the route drops get_many's ORDER BY), so

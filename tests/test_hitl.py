@@ -85,12 +85,40 @@ def test_an_entry_receives_the_params_input(run_dag):
     assert result["entry"].return_value["params_input"] == {"rows": 7}
 
 
-def test_a_response_outside_the_options_fails_the_task_as_airflow_does(run_dag):
+# From 3.3 the Core API checks a response as it is given; before, the operator checks it when it resumes.
+API_CHECKS_RESPONSES = _compat.AIRFLOW_MINOR >= (3, 3)
+
+
+def _ask_dag(**kwargs) -> DAG:
     with DAG("bad_choice", schedule=None) as dag:
-        HITLOperator(task_id="ask", subject="?", options=["a", "b"])
-    result = run_dag(dag, hitl_responses={"ask": {"chosen_options": ["c"]}})
+        HITLOperator(task_id="ask", subject="?", options=["a", "b"], **kwargs)
+    return dag
+
+
+@pytest.mark.skipif(API_CHECKS_RESPONSES, reason="the 3.3 API refuses such a response")
+def test_a_response_outside_the_options_fails_the_task_as_airflow_does(run_dag):
+    result = run_dag(_ask_dag(), hitl_responses={"ask": {"chosen_options": ["c"]}})
     assert result.task_states[("ask", -1)] == "failed"
     assert "not in" in str(result["ask"].error)
+
+
+@pytest.mark.skipif(not API_CHECKS_RESPONSES, reason="before 3.3 the API stores any response")
+@pytest.mark.parametrize(
+    ("chosen", "match"),
+    [
+        (["c"], r"Invalid options \['c'\]; allowed options are \['a', 'b'\]"),
+        (["a", "b"], "accepts only a single option"),
+    ],
+)
+def test_a_response_the_api_refuses_is_an_error_naming_the_refusal(run_dag, chosen, match):
+    with pytest.raises(ValueError, match=match):
+        run_dag(_ask_dag(), hitl_responses={"ask": {"chosen_options": chosen}})
+
+
+@pytest.mark.skipif(not API_CHECKS_RESPONSES, reason="before 3.3 the API stores any response")
+def test_several_options_are_accepted_where_the_task_takes_several(run_dag):
+    result = run_dag(_ask_dag(multiple=True), hitl_responses={"ask": {"chosen_options": ["a", "b"]}})
+    assert result["ask"].return_value["chosen_options"] == ["a", "b"]
 
 
 def test_run_task_resumes_a_hitl_task_with_the_response(run_task):

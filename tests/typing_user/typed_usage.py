@@ -22,6 +22,7 @@ from pytest_xcom import (
     DagFolder,
     DagRunner,
     DagRunResult,
+    FollowError,
     InMemorySupervisorComms,
     InMemoryTaskInstance,
     LogLine,
@@ -33,6 +34,7 @@ from pytest_xcom import (
     TaskRunner,
     TaskRunResult,
     TriggeredRun,
+    TriggerWaitError,
     UnreadableXCom,
     XComRecord,
     XComStore,
@@ -173,6 +175,8 @@ def test_public_types_are_precise(tmp_path: Path) -> None:
     assert_type(TaskContextFactory(store=store), TaskContextFactory)
     assert_type(TaskRunner(TaskContextFactory(store=store)), TaskRunner)
     assert_type(TaskRenderer(TaskContextFactory(store=store)), TaskRenderer)
+    assert_type(FollowError("a chain that does not end"), FollowError)
+    assert_type(TriggerWaitError("still waiting"), TriggerWaitError)
 
 
 @given(xcom_values(leaves=["int", "str"], max_depth=2))
