@@ -22,7 +22,6 @@ When the run ends, ``callback`` is the DAG callback Airflow would call (``DagCal
 
 from __future__ import annotations
 
-import collections.abc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,9 +94,13 @@ class TI:
         return self.task_id, self.map_index
 
     def __setattr__(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
-        if name == "state" and self._run is not None:
-            self._run.changed(self.task_id)
+        run = self._run
+        if name == "state" and run is not None:
+            run.state_changing(self)
+            object.__setattr__(self, name, value)
+            run.changed(self.task_id)
+        else:
+            object.__setattr__(self, name, value)
 
 
 class FinishedTI(NamedTuple):
@@ -110,31 +113,44 @@ class FinishedTI(NamedTuple):
 
 @dataclass
 class DepContext:
-    """Airflow's DepContext, with what the scheduler sets: flag_upstream_failed is always on."""
+    """Airflow's DepContext, with what the scheduler sets: flag_upstream_failed is always on.
 
-    finished_tis: list[FinishedTI]
+    Its snapshot of the finished instances (Airflow's ``finished_tis``) is the run's table as it was when
+    the context was made. A pass reads the instances of a few tasks only, so the snapshot is taken a
+    task at a time: when first read, or, if earlier, just before an instance of the task changes.
+    """
+
+    run: SchedulerDagRun
     ignore_in_retry_period: bool = False
     ignore_in_reschedule_period: bool = False
     have_changed_ti_states: bool = False
     epoch: int = 0
     """Which evaluation of the run this is (see :meth:`SchedulerDagRun.are_dependencies_met`)."""
-    _finished_by_task: dict[str, list[FinishedTI]] | None = field(default=None, repr=False)
+    _finished_by_task: dict[str, list[FinishedTI]] = field(default_factory=dict, repr=False)
+    _complete: bool = field(default=False, repr=False)
+    """Whether the snapshot was taken whole from a list (see :meth:`SchedulerDagRun.new_dep_context`)."""
 
-    def _by_task(self) -> dict[str, list[FinishedTI]]:
-        if self._finished_by_task is None:
-            self._finished_by_task = {}
-            for finished in self.finished_tis:
-                self._finished_by_task.setdefault(finished.task_id, []).append(finished)
-        return self._finished_by_task
+    def freeze(self, task_id: str) -> None:
+        """Take the snapshot of ``task_id``'s finished instances now, if not taken yet."""
+        if not self._complete and task_id not in self._finished_by_task:
+            self._finished_by_task[task_id] = self.run.finished_now(task_id)
 
-    def finished_task_ids(self) -> collections.abc.KeysView[str]:
-        """The task_ids of the snapshot's finished instances."""
-        return self._by_task().keys()
+    def _finished(self, task_id: str) -> list[FinishedTI]:
+        try:
+            return self._finished_by_task[task_id]
+        except KeyError:
+            if self._complete:
+                return []
+            found = self._finished_by_task[task_id] = self.run.finished_now(task_id)
+            return found
+
+    def has_finished(self, task_id: str) -> bool:
+        """Whether the snapshot holds a finished instance of ``task_id``."""
+        return bool(self._finished(task_id))
 
     def finished_of(self, task_ids: Iterable[str]) -> list[FinishedTI]:
-        """The snapshot's finished instances of these tasks (as filtering ``finished_tis`` would give)."""
-        by_task = self._by_task()
-        return [f for task_id in task_ids for f in by_task.get(task_id, ())]
+        """The snapshot's finished instances of these tasks."""
+        return [f for task_id in task_ids for f in self._finished(task_id)]
 
 
 class DagCallback(NamedTuple):
@@ -201,6 +217,15 @@ class SchedulerDagRun:
     # ``_changed_at[task_id]`` is the last evaluation during which such a change happened.
     _epoch: int = field(default=0, repr=False)
     _changed_at: dict[str, int] = field(default_factory=dict, repr=False)
+    # The dep context being evaluated, whose snapshot is taken a task at a time (see DepContext).
+    _ctx: DepContext | None = field(default=None, repr=False)
+    # ``get_task_instances``'s order, kept until an instance is created, renumbered or removed.
+    _ordered: list[TI] | None = field(default=None, repr=False)
+    # What a pass of the run loop changed (see :meth:`begin_pass`): each changed instance's state when
+    # the pass began, and the whole table as it was then once an instance is created or removed.
+    _in_pass: bool = field(default=False, repr=False)
+    _pass_states: dict[tuple[str, int], str | None] = field(default_factory=dict, repr=False)
+    _pass_table: list[tuple[tuple[str, int], str | None]] | None = field(default=None, repr=False)
     conf: dict | None = None
     start_date: datetime | None = None
     end_date: datetime | None = None
@@ -230,6 +255,9 @@ class SchedulerDagRun:
 
     def upstreams_only_setups(self, task: Any) -> list[Any]:
         """``task.get_upstreams_only_setups()``."""
+        # It yields setup tasks only, after walking every upstream: a DAG without any has nothing to walk.
+        if not self._shaped(("any setup",), lambda: any(t.is_setup for t in self.dag.task_dict.values())):
+            return []
         return self._shaped(("setups", task.task_id), lambda: list(task.get_upstreams_only_setups()))
 
     def closest_mapped_task_group(self, task: Any) -> Any:
@@ -260,6 +288,36 @@ class SchedulerDagRun:
             return readers
 
         return self._shaped(("readers",), compute)
+
+    # -- what changes, as it changes -----------------------------------------------------------------
+
+    def state_changing(self, ti: TI) -> None:
+        """``ti``'s state is about to change."""
+        if self._ctx is not None:
+            self._ctx.freeze(ti.task_id)
+        if self._in_pass and self._pass_table is None and ti.key not in self._pass_states:
+            self._pass_states[ti.key] = ti.state
+
+    def _reshaping(self, task_id: str) -> None:
+        """An instance of ``task_id`` is about to be created, renumbered or removed."""
+        if self._ctx is not None:
+            self._ctx.freeze(task_id)
+        self._ordered = None
+        if self._in_pass and self._pass_table is None:
+            states = self._pass_states
+            self._pass_table = [(key, states.get(key, ti.state)) for key, ti in self.tis.items()]
+
+    def begin_pass(self) -> None:
+        """Start noting what changes, for :meth:`pass_changed`."""
+        self._in_pass, self._pass_states, self._pass_table = True, {}, None
+
+    def pass_changed(self) -> bool:
+        """Whether the table (its instances and their states) differs from what it was at
+        :meth:`begin_pass`; a state changed and changed back is no change. Ends the noting."""
+        self._in_pass = False
+        if self._pass_table is not None:
+            return [(key, ti.state) for key, ti in self.tis.items()] != self._pass_table
+        return any(self.tis[key].state != state for key, state in self._pass_states.items())
 
     def changed(self, task_id: str) -> None:
         """An instance of ``task_id`` changed (state, created, renumbered, removed)."""
@@ -292,11 +350,23 @@ class SchedulerDagRun:
     def get_task_instances(self) -> list[TI]:
         """Every instance, ordered as ``DagRun.fetch_task_instances`` orders them: by (task_id, map_index)
         from 3.2; before, in the table's order (its query has no ORDER BY), i.e. as the rows were created."""
-        if _compat.TASK_INSTANCES_IN_ROW_ORDER:
-            return sorted(self.tis.values(), key=lambda t: t.row)
-        return sorted(self.tis.values(), key=lambda t: (t.task_id, t.map_index))
+        if self._ordered is None:
+            if _compat.TASK_INSTANCES_IN_ROW_ORDER:
+                self._ordered = sorted(self.tis.values(), key=lambda t: t.row)
+            else:
+                self._ordered = sorted(self.tis.values(), key=lambda t: (t.task_id, t.map_index))
+        return list(self._ordered)
+
+    def finished_now(self, task_id: str) -> list[FinishedTI]:
+        """``task_id``'s finished instances as they are now."""
+        return [
+            FinishedTI(task_id, ti.map_index, ti.state)
+            for ti in self._tis_by_task.get(task_id, {}).values()
+            if ti.state in FINISHED
+        ]
 
     def add_ti(self, task_id: str, map_index: int, state: str | None = None) -> TI:
+        self._reshaping(task_id)
         ti = TI(task_id, map_index, state, row=self.rows_created, _run=self)
         self.rows_created += 1
         self.tis[ti.key] = ti
@@ -305,6 +375,7 @@ class SchedulerDagRun:
         return ti
 
     def renumber(self, ti: TI, map_index: int) -> None:
+        self._reshaping(ti.task_id)
         self.remove(ti)
         ti.map_index = map_index
         self.tis[ti.key] = ti
@@ -312,6 +383,7 @@ class SchedulerDagRun:
         self.changed(ti.task_id)
 
     def remove(self, ti: TI) -> None:
+        self._reshaping(ti.task_id)
         del self.tis[ti.key]
         del self._tis_by_task[ti.task_id][ti.map_index]
         self.changed(ti.task_id)
@@ -371,13 +443,21 @@ class SchedulerDagRun:
             finished = [t for t in tis if t.state in FINISHED]
         return Decision(tis, ready, changed, unfinished, finished)
 
-    @staticmethod
-    def _snapshot(finished: list[TI]) -> list[FinishedTI]:
-        return [FinishedTI(t.task_id, t.map_index, t.state) for t in finished if t.state is not None]
-
-    def new_dep_context(self, finished: list[TI], **flags: bool) -> DepContext:
+    def new_dep_context(self, finished: list[TI] | None = None, **flags: bool) -> DepContext:
+        """A context whose snapshot is ``finished`` (their states now), or, without it, the instances
+        finished now, taken a task at a time while it is the run's current context."""
         self._epoch += 1
-        return DepContext(finished_tis=self._snapshot(finished), epoch=self._epoch, **flags)
+        ctx = DepContext(run=self, epoch=self._epoch, **flags)
+        if finished is None:
+            self._ctx = ctx
+        else:
+            ctx._complete = True
+            for t in finished:
+                if t.state is not None:
+                    ctx._finished_by_task.setdefault(t.task_id, []).append(
+                        FinishedTI(t.task_id, t.map_index, t.state)
+                    )
+        return ctx
 
     def are_dependencies_met(self, ti: TI, ctx: DepContext) -> bool:
         # An instance with no state, found not ready before and left alone, is not ready now either
@@ -408,20 +488,32 @@ class SchedulerDagRun:
             return None
 
     def _get_ready_tis(self, schedulable: list[TI], finished: list[TI]) -> tuple[list[TI], bool, bool]:
-        ready: list[TI] = []
         if not schedulable:
-            return ready, False, False
-        ctx = self.new_dep_context(finished)
+            return [], False, False
+        # ``finished`` is the table's finished instances now: the context snapshots them as it goes.
+        ctx = self.new_dep_context()
+        try:
+            return self._ready(ctx, schedulable)
+        finally:
+            self._ctx = None
+
+    def _ready(self, ctx: DepContext, schedulable: list[TI]) -> tuple[list[TI], bool, bool]:
+        ready: list[TI] = []
         old_states: list[tuple[TI, str | None]] = []
         queue = list(schedulable)  # expansions append their new instances, checked in this pass too
         expansion_happened = False
         revised: set[str] = set()
+        changed_at = self._changed_at
         i = 0
         while i < len(queue):
             ti = queue[i]
             i += 1
             old_state = ti.state
-            if not self.are_dependencies_met(ti, ctx):
+            # are_dependencies_met's first test, here: most instances of a large run are waiting.
+            unmet_since = ti._unmet_since
+            if (
+                old_state is None and unmet_since is not None and changed_at.get(ti.task_id, -1) < unmet_since
+            ) or not self.are_dependencies_met(ti, ctx):
                 old_states.append((ti, old_state))
                 continue
             new_tis = None
@@ -483,7 +575,7 @@ class SchedulerDagRun:
                 )
                 if changed_by_upstream:
                     unfinished = [t for t in unfinished if t.state in UNFINISHED]
-        leaves = self._tis_for_dagrun_state(info.tis)
+        leaves = [] if unfinished else self._tis_for_dagrun_state(info.tis)  # read only when all finished
         if not unfinished and any(ti.state in FAILED_STATES for ti in leaves):
             self.state = FAILED
             self._request_callback(False, "task_failure", self._last_finished(info.tis, FAILED))
@@ -507,13 +599,18 @@ class SchedulerDagRun:
     def deadlock_check_off(self, unfinished: list[TI]) -> bool:
         """Whether Airflow skips the deadlock check: an unfinished instance's task has depends_on_past or
         a max_active_tis_per_dag(run) limit, so a run none of whose instances can run stays running."""
-        tasks = [self.dag.task_dict[t.task_id] for t in unfinished]
-        return any(
-            getattr(task, "depends_on_past", False)
-            or getattr(task, "max_active_tis_per_dag", None) is not None
-            or getattr(task, "max_active_tis_per_dagrun", None) is not None
-            for task in tasks
-        )
+
+        def compute() -> frozenset[str]:
+            return frozenset(
+                task.task_id
+                for task in self.dag.task_dict.values()
+                if getattr(task, "depends_on_past", False)
+                or getattr(task, "max_active_tis_per_dag", None) is not None
+                or getattr(task, "max_active_tis_per_dagrun", None) is not None
+            )
+
+        turning_off = self._shaped(("deadlock check off",), compute)
+        return bool(turning_off) and any(t.task_id in turning_off for t in unfinished)
 
     @staticmethod
     def _last_finished(tis: list[TI], state: str) -> TI | None:
