@@ -90,6 +90,7 @@ class XComStore:
     _by_task: dict[tuple, dict[_Ident, None]] = field(default_factory=dict, repr=False)
     _by_ti: dict[tuple, dict[_Ident, None]] = field(default_factory=dict, repr=False)
     _by_xcom: dict[tuple, dict[int, _Ident]] = field(default_factory=dict, repr=False)
+    _by_task_id: dict[str, dict[_Ident, None]] = field(default_factory=dict, repr=False)  # ``in``
     _results: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20), repr=False)
     _dag_runs: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
@@ -252,12 +253,12 @@ class XComStore:
         return len(self._rows)
 
     def __contains__(self, task_id: object) -> bool:
-        return any(ident.task_id == task_id for ident in self._rows)
+        return task_id in self._by_task_id
 
     def clear(self) -> None:
         """Forget every XCom (the runs stay known)."""
         self._rows.clear()
-        for index in (self._by_run, self._by_task, self._by_ti, self._by_xcom):
+        for index in (self._by_run, self._by_task, self._by_ti, self._by_xcom, self._by_task_id):
             index.clear()
         self.task_maps.clear()
         self.misses.clear()
@@ -364,6 +365,7 @@ class XComStore:
         self._by_task.setdefault((dag_id, run_id, task_id), {})[ident] = None
         self._by_ti.setdefault((dag_id, run_id, task_id, map_index), {})[ident] = None
         self._by_xcom.setdefault((dag_id, run_id, task_id, key), {})[map_index] = ident
+        self._by_task_id.setdefault(task_id, {})[ident] = None
 
     def _drop_row(self, ident: _Ident) -> _Row:
         row = self._rows.pop(ident)
@@ -373,6 +375,7 @@ class XComStore:
             (self._by_task, (dag_id, run_id, task_id), ident),
             (self._by_ti, (dag_id, run_id, task_id, map_index), ident),
             (self._by_xcom, (dag_id, run_id, task_id, key), map_index),
+            (self._by_task_id, task_id, ident),
         ):
             members = index[bucket]
             del members[member]
