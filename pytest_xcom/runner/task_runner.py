@@ -6,13 +6,16 @@
 
 from __future__ import annotations
 
+import configparser
+import contextlib
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pytest_xcom import _arguments, _compat, _msgs, hitl, logs, triggerer
+from pytest_xcom import _arguments, _compat, _msgs, config, hitl, logs, triggerer
 from pytest_xcom._process import worker_globals_restored
 from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
@@ -61,6 +64,23 @@ def _attempt(ti: Any) -> tuple[str, BaseException | None]:
     return _compat.TaskInstanceState(state).value, error
 
 
+_LOAD_EXAMPLES = "core.load_examples"
+
+
+def _examples_off() -> contextlib.AbstractContextManager[Any]:
+    """``[core] load_examples`` off while a task runs, unless the environment or the test set it.
+
+    Airflow loads its plugins once per process, when a task first asks for its listeners and macros; at
+    the option's default (on) that adds the example plugins, whose listener logs every task at length.
+    """
+    section, option = _LOAD_EXAMPLES.split(".")
+    if "AIRFLOW__CORE__LOAD_EXAMPLES" in os.environ or any(
+        configparser.ConfigParser.has_option(parser, section, option) for parser in _compat.config_parsers()
+    ):
+        return contextlib.nullcontext()
+    return config.overridden({_LOAD_EXAMPLES: False})
+
+
 def _keys_to_clear(store: XComStore, run: RunInfo, task_id: str, map_index: int) -> list[str]:
     # The API server tells a starting task to clear what it pushed before (a retry, a re-run).
     idents = store.identities(
@@ -107,7 +127,11 @@ def run_task_instance(
                 resume=resume,
             )
             triggerer.set_reschedule_count(ti, reschedule_count)
-            with following.waits_on_run_clock(run_clock), logs.captured() as attempt_lines:
+            with (
+                following.waits_on_run_clock(run_clock),
+                _examples_off(),
+                logs.captured() as attempt_lines,
+            ):
                 state, error = _attempt(ti)
             log_lines += attempt_lines
             events.extend(comms.events)
