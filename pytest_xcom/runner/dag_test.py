@@ -57,7 +57,7 @@ from pytest_xcom.runner.states import (
     UP_FOR_RESCHEDULE,
     UP_FOR_RETRY,
 )
-from pytest_xcom.runner.task_runner import provided, run_task_instance
+from pytest_xcom.runner.task_runner import examples_off, provided, run_task_instance
 from pytest_xcom.runner.ti_deps import next_retry_at
 from pytest_xcom.store import XComStore
 
@@ -268,6 +268,7 @@ class DagRunner:
                 installed(comms),
                 _following(deployment, follower),
                 hitl.responses_given(comms, hitl_responses),
+                examples_off(),
             ):
                 callbacks = run_passes(dr, conf, clock, order)
         finally:

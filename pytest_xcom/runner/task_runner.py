@@ -67,7 +67,7 @@ def _attempt(ti: Any) -> tuple[str, BaseException | None]:
 _LOAD_EXAMPLES = "core.load_examples"
 
 
-def _examples_off() -> contextlib.AbstractContextManager[Any]:
+def examples_off() -> contextlib.AbstractContextManager[Any]:
     """``[core] load_examples`` off while a task runs, unless the environment or the test set it.
 
     Airflow loads its plugins once per process, when a task first asks for its listeners and macros; at
@@ -127,11 +127,7 @@ def run_task_instance(
                 resume=resume,
             )
             triggerer.set_reschedule_count(ti, reschedule_count)
-            with (
-                following.waits_on_run_clock(run_clock),
-                _examples_off(),
-                logs.captured() as attempt_lines,
-            ):
+            with following.waits_on_run_clock(run_clock), logs.captured() as attempt_lines:
                 state, error = _attempt(ti)
             log_lines += attempt_lines
             events.extend(comms.events)
@@ -272,6 +268,7 @@ class TaskRunner:
             provided(comms, variables, connections),
             installed(comms),
             hitl.responses_given(comms, hitl_responses),
+            examples_off(),
         ):
             result, _ = run_task_instance(
                 operator,
