@@ -22,7 +22,9 @@ When the run ends, ``callback`` is the DAG callback Airflow would call (``DagCal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import collections
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -96,7 +98,7 @@ class TI:
     def __setattr__(self, name: str, value: Any) -> None:
         run = self._run
         if name == "state" and run is not None:
-            run.state_changing(self)
+            run.state_changing(self, value)
             object.__setattr__(self, name, value)
             run.changed(self.task_id)
         else:
@@ -162,12 +164,40 @@ class DagCallback(NamedTuple):
     ti: TI | None
 
 
-class Decision(NamedTuple):
-    tis: list[TI]
-    schedulable_tis: list[TI]
-    changed_tis: bool
-    unfinished_tis: list[TI]
-    finished_tis: list[TI]
+class Decision:
+    """TISchedulingDecision: what can be scheduled, whether states changed, and the run's instances,
+    unfinished and finished as they were when the decision began (after an expansion, when it ended).
+
+    The lists are made when first read, from the states then (``earlier`` holds those the decision
+    changed): most passes need only how many are unfinished.
+    """
+
+    def __init__(
+        self,
+        listed: list[TI],
+        schedulable_tis: list[TI],
+        changed_tis: bool,
+        counts: Mapping[str | None, int],
+        earlier: Mapping[TI, str | None] | None = None,
+    ) -> None:
+        self._listed = listed
+        self._earlier = earlier or {}
+        self.schedulable_tis = schedulable_tis
+        self.changed_tis = changed_tis
+        self.unfinished_count = sum(counts.get(state, 0) for state in UNFINISHED)
+        self.deferred_count = counts.get(DEFERRED, 0)
+
+    @functools.cached_property
+    def tis(self) -> list[TI]:
+        return list(self._listed)
+
+    @functools.cached_property
+    def unfinished_tis(self) -> list[TI]:
+        return [t for t in self._listed if self._earlier.get(t, t.state) in UNFINISHED]
+
+    @functools.cached_property
+    def finished_tis(self) -> list[TI]:
+        return [t for t in self._listed if self._earlier.get(t, t.state) in FINISHED]
 
 
 _Dep = Callable[[TI, "SchedulerDagRun", DepContext], bool]
@@ -226,6 +256,15 @@ class SchedulerDagRun:
     _in_pass: bool = field(default=False, repr=False)
     _pass_states: dict[tuple[str, int], str | None] = field(default_factory=dict, repr=False)
     _pass_table: list[tuple[tuple[str, int], str | None]] | None = field(default=None, repr=False)
+    # How many instances are in each state now, so that a pass knows how many are unfinished.
+    _counts: collections.Counter[str | None] = field(default_factory=collections.Counter, repr=False)
+    # Tasks that may have a schedulable instance the unmet cache does not answer for: every task an
+    # instance's change touches (:meth:`changed`), until a decision finds it has none. A decision
+    # evaluates only their instances, unless something changes during it (see :meth:`_ready`).
+    _dirty: set[str] = field(default_factory=set, repr=False)
+    _changes: int = field(default=0, repr=False)
+    # While a decision is being made: the state each instance it changed had when it began.
+    _decision_from: dict[TI, str | None] | None = field(default=None, repr=False)
     conf: dict | None = None
     start_date: datetime | None = None
     end_date: datetime | None = None
@@ -291,12 +330,17 @@ class SchedulerDagRun:
 
     # -- what changes, as it changes -----------------------------------------------------------------
 
-    def state_changing(self, ti: TI) -> None:
-        """``ti``'s state is about to change."""
+    def state_changing(self, ti: TI, state: str | None) -> None:
+        """``ti``'s state is about to become ``state``."""
         if self._ctx is not None:
             self._ctx.freeze(ti.task_id)
         if self._in_pass and self._pass_table is None and ti.key not in self._pass_states:
             self._pass_states[ti.key] = ti.state
+        if self._decision_from is not None and ti not in self._decision_from:
+            self._decision_from[ti] = ti.state
+        if self.tis.get(ti.key) is ti:
+            self._counts[ti.state] -= 1
+            self._counts[state] += 1
 
     def _reshaping(self, task_id: str) -> None:
         """An instance of ``task_id`` is about to be created, renumbered or removed."""
@@ -322,9 +366,18 @@ class SchedulerDagRun:
     def changed(self, task_id: str) -> None:
         """An instance of ``task_id`` changed (state, created, renumbered, removed)."""
         epoch = self._epoch
+        self._changes += 1
         self._changed_at[task_id] = epoch
+        self._dirty.add(task_id)
         for reader in self._readers().get(task_id, ()):
             self._changed_at[reader] = epoch
+            self._dirty.add(reader)
+
+    def _answered_by_cache(self, ti: TI) -> bool:
+        """Whether ``ti`` has no state, was found not ready and left alone, and nothing its deps read
+        has changed since: its deps would say not ready again (its retry and reschedule deps pass)."""
+        since = ti._unmet_since
+        return ti.state is None and since is not None and self._changed_at.get(ti.task_id, -1) < since
 
     # -- earlier runs of the DAG ----------------------------------------------------------------------
 
@@ -350,12 +403,17 @@ class SchedulerDagRun:
     def get_task_instances(self) -> list[TI]:
         """Every instance, ordered as ``DagRun.fetch_task_instances`` orders them: by (task_id, map_index)
         from 3.2; before, in the table's order (its query has no ORDER BY), i.e. as the rows were created."""
+        return list(self._listed())
+
+    def _listed(self) -> list[TI]:
+        # The list is replaced, never changed, when the table changes: a holder keeps the old order.
         if self._ordered is None:
-            if _compat.TASK_INSTANCES_IN_ROW_ORDER:
-                self._ordered = sorted(self.tis.values(), key=lambda t: t.row)
-            else:
-                self._ordered = sorted(self.tis.values(), key=lambda t: (t.task_id, t.map_index))
-        return list(self._ordered)
+            self._ordered = sorted(self.tis.values(), key=self._order)
+        return self._ordered
+
+    @staticmethod
+    def _order(ti: TI) -> Any:
+        return ti.row if _compat.TASK_INSTANCES_IN_ROW_ORDER else (ti.task_id, ti.map_index)
 
     def finished_now(self, task_id: str) -> list[FinishedTI]:
         """``task_id``'s finished instances as they are now."""
@@ -369,6 +427,7 @@ class SchedulerDagRun:
         self._reshaping(task_id)
         ti = TI(task_id, map_index, state, row=self.rows_created, _run=self)
         self.rows_created += 1
+        self._counts[state] += 1
         self.tis[ti.key] = ti
         self._tis_by_task.setdefault(task_id, {})[map_index] = ti
         self.changed(task_id)
@@ -377,6 +436,7 @@ class SchedulerDagRun:
     def renumber(self, ti: TI, map_index: int) -> None:
         self._reshaping(ti.task_id)
         self.remove(ti)
+        self._counts[ti.state] += 1
         ti.map_index = map_index
         self.tis[ti.key] = ti
         self._tis_by_task.setdefault(ti.task_id, {})[map_index] = ti
@@ -384,6 +444,7 @@ class SchedulerDagRun:
 
     def remove(self, ti: TI) -> None:
         self._reshaping(ti.task_id)
+        self._counts[ti.state] -= 1
         del self.tis[ti.key]
         del self._tis_by_task[ti.task_id][ti.map_index]
         self.changed(ti.task_id)
@@ -428,20 +489,32 @@ class SchedulerDagRun:
     # -- TISchedulingDecision ------------------------------------------------------------------------
 
     def task_instance_scheduling_decisions(self) -> Decision:
-        tis = self.get_task_instances()
-        unfinished = [t for t in tis if t.state in UNFINISHED]
-        finished = [t for t in tis if t.state in FINISHED]
-        if not unfinished:
-            return Decision(tis, [], False, unfinished, finished)
-        schedulable = [t for t in unfinished if t.state in SCHEDULEABLE]
-        ready, changed, expansion_happened = self._get_ready_tis(schedulable, finished)
+        listed, counts = self._listed(), dict(self._counts)
+        if not any(counts.get(state) for state in UNFINISHED):
+            return Decision(listed, [], False, counts)
+        self._decision_from = {}
+        try:
+            ready, changed, expansion_happened = self._get_ready_tis(listed)
+        finally:
+            earlier, self._decision_from = self._decision_from, None
         if expansion_happened:
             # An expansion may have finished instances (skipped / upstream_failed) and made new ones.
-            changed = True
-            tis = self.get_task_instances()
-            unfinished = [t for t in tis if t.state in UNFINISHED]
-            finished = [t for t in tis if t.state in FINISHED]
-        return Decision(tis, ready, changed, unfinished, finished)
+            return Decision(self._listed(), ready, True, self._counts)
+        return Decision(listed, ready, changed, counts, earlier)
+
+    def _candidates(self) -> list[TI]:
+        """The schedulable instances the unmet cache does not answer for, in the listing's order."""
+        found: list[TI] = []
+        for task_id in list(self._dirty):
+            kept = False
+            for ti in self._tis_by_task.get(task_id, {}).values():
+                if ti.state in SCHEDULEABLE and not self._answered_by_cache(ti):
+                    found.append(ti)
+                    kept = True
+            if not kept:
+                self._dirty.discard(task_id)
+        found.sort(key=self._order)
+        return found
 
     def new_dep_context(self, finished: list[TI] | None = None, **flags: bool) -> DepContext:
         """A context whose snapshot is ``finished`` (their states now), or, without it, the instances
@@ -474,6 +547,8 @@ class SchedulerDagRun:
         for dep in _DEPS:
             met = dep(ti, self, ctx) and met
         ti._unmet_since = ctx.epoch if not met and before is None and ti.state is None else None
+        if not self._answered_by_cache(ti):
+            self._dirty.add(ti.task_id)
         return met
 
     def _expand_mapped_task_if_needed(self, ti: TI) -> list[TI] | None:
@@ -487,33 +562,40 @@ class SchedulerDagRun:
         except NotMapped:
             return None
 
-    def _get_ready_tis(self, schedulable: list[TI], finished: list[TI]) -> tuple[list[TI], bool, bool]:
-        if not schedulable:
-            return [], False, False
-        # ``finished`` is the table's finished instances now: the context snapshots them as it goes.
+    def _get_ready_tis(self, listed: list[TI]) -> tuple[list[TI], bool, bool]:
+        """Airflow's, over the schedulable instances of ``listed`` (the table when the decision began);
+        the finished ones are the context's snapshot, taken as it goes."""
+        candidates = self._candidates()
+        if not candidates:
+            return [], False, False  # every schedulable instance, if any, is answered by the cache
         ctx = self.new_dep_context()
         try:
-            return self._ready(ctx, schedulable)
+            return self._ready(ctx, candidates, listed)
         finally:
             self._ctx = None
 
-    def _ready(self, ctx: DepContext, schedulable: list[TI]) -> tuple[list[TI], bool, bool]:
+    def _ready(self, ctx: DepContext, candidates: list[TI], listed: list[TI]) -> tuple[list[TI], bool, bool]:
+        """Airflow's loop over the schedulable instances, in the listing's order, each checked when its
+        turn comes. Those the unmet cache answers for are passed over unseen while nothing changes, so
+        the loop starts with the others (``candidates``); once something changes, it goes on through
+        every schedulable instance from where it is (:meth:`_rest_of_loop`)."""
         ready: list[TI] = []
         old_states: list[tuple[TI, str | None]] = []
-        queue = list(schedulable)  # expansions append their new instances, checked in this pass too
+        queue = list(candidates)  # expansions append their new instances, checked in this pass too
         expansion_happened = False
         revised: set[str] = set()
-        changed_at = self._changed_at
+        changes: int | None = self._changes  # None once the loop goes through every instance
         i = 0
-        while i < len(queue):
+        while True:
+            if changes is not None and self._changes != changes:
+                queue = self._rest_of_loop(queue, i, len(candidates), listed, old_states)
+                i, changes = 0, None
+            if i >= len(queue):
+                break
             ti = queue[i]
             i += 1
             old_state = ti.state
-            # are_dependencies_met's first test, here: most instances of a large run are waiting.
-            unmet_since = ti._unmet_since
-            if (
-                old_state is None and unmet_since is not None and changed_at.get(ti.task_id, -1) < unmet_since
-            ) or not self.are_dependencies_met(ti, ctx):
+            if self._answered_by_cache(ti) or not self.are_dependencies_met(ti, ctx):
                 old_states.append((ti, old_state))
                 continue
             new_tis = None
@@ -530,6 +612,26 @@ class SchedulerDagRun:
                     ready.append(ti)
         changed = any(ti.state != old for ti, old in old_states)
         return ready, changed, expansion_happened
+
+    def _rest_of_loop(
+        self,
+        queue: list[TI],
+        done: int,
+        candidates: int,
+        listed: list[TI],
+        old_states: list[tuple[TI, str | None]],
+    ) -> list[TI]:
+        """What is left of Airflow's loop after the ``done`` first of ``queue`` (the ``candidates`` first
+        of which are candidates, the rest expansions) were checked, the last having changed something:
+        every instance schedulable when the decision began and listed after it, then the expansions.
+        Those passed over unseen before it are noted as checked, as they were: without a state."""
+        earlier = self._decision_from or {}
+        schedulable = [t for t in listed if earlier.get(t, t.state) in SCHEDULEABLE]
+        last = queue[done - 1]
+        at = next(k for k, t in enumerate(schedulable) if t is last)
+        seen = set(queue[:done])
+        old_states.extend((t, None) for t in schedulable[:at] if t not in seen)
+        return schedulable[at + 1 :] + queue[candidates:]
 
     def _are_premature_tis(self, unfinished: list[TI], finished: list[TI]) -> tuple[bool, bool]:
         # Instances waiting out a retry delay or a sensor's poke interval count as runnable.
@@ -560,26 +662,30 @@ class SchedulerDagRun:
     def update_state(self) -> list[TI]:
         """Decide what can be scheduled now and the run's state; the instances to schedule."""
         info = self.task_instance_scheduling_decisions()
-        unfinished = info.unfinished_tis
+        # How many are unfinished is all most passes read; the lists are made only when needed.
+        any_unfinished = info.unfinished_count > 0
         should_schedule = (
-            bool(unfinished)
-            and not self.deadlock_check_off(unfinished)
-            and all(t.state != DEFERRED for t in unfinished)
+            any_unfinished
+            and not (self._turning_deadlock_check_off() and self.deadlock_check_off(info.unfinished_tis))
+            and not info.deferred_count
         )
         are_runnable_tasks = True
+        unfinished = None
         if should_schedule:
             are_runnable_tasks = bool(info.schedulable_tis or info.changed_tis)
             if not are_runnable_tasks:
+                unfinished = info.unfinished_tis
                 are_runnable_tasks, changed_by_upstream = self._are_premature_tis(
                     unfinished, info.finished_tis
                 )
                 if changed_by_upstream:
                     unfinished = [t for t in unfinished if t.state in UNFINISHED]
-        leaves = [] if unfinished else self._tis_for_dagrun_state(info.tis)  # read only when all finished
-        if not unfinished and any(ti.state in FAILED_STATES for ti in leaves):
+                    any_unfinished = bool(unfinished)
+        leaves = [] if any_unfinished else self._tis_for_dagrun_state(info.tis)  # read only when all finished
+        if not any_unfinished and any(ti.state in FAILED_STATES for ti in leaves):
             self.state = FAILED
             self._request_callback(False, "task_failure", self._last_finished(info.tis, FAILED))
-        elif not unfinished and all(ti.state in SUCCESS_STATES for ti in leaves):
+        elif not any_unfinished and all(ti.state in SUCCESS_STATES for ti in leaves):
             self.state = SUCCESS
             self._request_callback(True, "success", self._last_finished(info.tis, SUCCESS))
         elif should_schedule and not are_runnable_tasks:
@@ -588,7 +694,7 @@ class SchedulerDagRun:
             blocking = next(
                 (
                     t
-                    for t in unfinished
+                    for t in unfinished or ()
                     if not self.dag.task_dict[t.task_id].upstream_task_ids.isdisjoint(finished_ids)
                 ),
                 None,
@@ -599,6 +705,11 @@ class SchedulerDagRun:
     def deadlock_check_off(self, unfinished: list[TI]) -> bool:
         """Whether Airflow skips the deadlock check: an unfinished instance's task has depends_on_past or
         a max_active_tis_per_dag(run) limit, so a run none of whose instances can run stays running."""
+        turning_off = self._turning_deadlock_check_off()
+        return bool(turning_off) and any(t.task_id in turning_off for t in unfinished)
+
+    def _turning_deadlock_check_off(self) -> frozenset[str]:
+        """The tasks whose unfinished instances turn the deadlock check off."""
 
         def compute() -> frozenset[str]:
             return frozenset(
@@ -609,8 +720,7 @@ class SchedulerDagRun:
                 or getattr(task, "max_active_tis_per_dagrun", None) is not None
             )
 
-        turning_off = self._shaped(("deadlock check off",), compute)
-        return bool(turning_off) and any(t.task_id in turning_off for t in unfinished)
+        return self._shaped(("deadlock check off",), compute)
 
     @staticmethod
     def _last_finished(tis: list[TI], state: str) -> TI | None:
