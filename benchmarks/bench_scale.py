@@ -14,10 +14,11 @@ figures far less than they change wall time:
   ``--filler`` other XComs, over the same pull from a store holding only the pulled XCom.
 Goals (issue 10): the first three <= 1.3x, 1.3x and 1.5x; the pull about 1x.
 
-Part of a chain's per-task cost grows with the DAG in Airflow itself: for every task it runs, Airflow's
-task runner asks the task for its mapped dependants (``_push_xcom_if_needed``), which walks every node of
-the DAG. A worker pays the same; the chain's second row times that walk alone, per task, on the same
-DAGs, and gives the ratio of what is left.
+Part of each per-task cost grows with the DAG in Airflow itself, and a worker pays it too: for every
+task it runs, Airflow's task runner asks the task for its mapped dependants (``_push_xcom_if_needed``),
+which walks every node of the DAG; and each instance of a mapped task resolves its argument by pulling
+the whole upstream list (``xcom_pull``, serde and the comms frame for N items). The rows under each
+ratio time that part alone, per task, on the same sizes, and give the ratio of what is left.
 """
 
 from __future__ import annotations
@@ -95,6 +96,29 @@ def airflow_walk(dag, rounds: int) -> float:
     return timed(walk, rounds) / len(tasks)
 
 
+def list_pull(n: int, rounds: int) -> float:
+    """Seconds of one ``xcom_pull`` of an n-item list, as each instance of the mapped task makes."""
+    from pytest_xcom import XComStore
+    from pytest_xcom.comms import installed
+    from pytest_xcom.context import TaskContextFactory
+
+    store = XComStore()
+    with installed(store.channel()):
+        factory = TaskContextFactory(store=store)
+        try:
+            factory("items")["ti"].xcom_push("return_value", list(range(n)))
+            ti = factory("double")["ti"]
+            pulls = 20
+
+            def pull_many() -> None:
+                for _ in range(pulls):
+                    ti.xcom_pull(task_ids="items")
+
+            return timed(pull_many, rounds) / pulls
+        finally:
+            factory.close()
+
+
 def run_once(dag, store=None) -> None:
     from pytest_xcom import XComStore, run_dag
 
@@ -148,10 +172,13 @@ def main() -> None:
         large = timed(lambda d=large_dag: run_once(d), args.rounds) / args.large
         row(f"{kind}: per task, {args.small} vs {args.large} tasks", small, large)
         if kind == "chain":
-            walk_small = airflow_walk(small_dag, args.rounds)
-            walk_large = airflow_walk(large_dag, args.rounds)
-            row("  of which Airflow's walk for mapped dependants", walk_small, walk_large)
-            row("  the rest (pytest_xcom and the task runner)", small - walk_small, large - walk_large)
+            part_small = airflow_walk(small_dag, args.rounds)
+            part_large = airflow_walk(large_dag, args.rounds)
+            row("  of which Airflow's walk for mapped dependants", part_small, part_large)
+        else:
+            part_small, part_large = list_pull(args.small, args.rounds), list_pull(args.large, args.rounds)
+            row("  of which pulling the whole list to map over", part_small, part_large)
+        row("  the rest", small - part_small, large - part_large)
 
     dag20 = chain_dag(20)
     empty = timed(lambda: run_once(dag20), args.rounds)
