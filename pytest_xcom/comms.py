@@ -349,12 +349,11 @@ class InMemorySupervisorComms(_compat.CommsDecoder):
 
     def _get_xcom_item(self, msg: Any) -> Any:
         served = self._served_or_404(msg, "GET", "item", f"/item/{msg.offset}")
-        rows = self.store.find_all_json(*served)
-        try:
-            return m.XComSequenceIndexResult(root=json.loads(rows[msg.offset]))
-        except IndexError:
+        row = self.store.find_json_item(*served, msg.offset)
+        if row is None:
             detail = {k: getattr(msg, k) for k in ("dag_id", "run_id", "task_id", "key", "offset")}
             return ErrorResponse(error=ErrorType.XCOM_NOT_FOUND, detail=detail)
+        return m.XComSequenceIndexResult(root=json.loads(row))
 
     def _delete_xcom(self, msg: Any) -> None:
         served = self._served_or_404(msg, "DELETE")

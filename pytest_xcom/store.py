@@ -104,6 +104,10 @@ class XComStore:
     _by_task: dict[tuple, dict[_Ident, None]] = field(default_factory=dict, repr=False)
     _by_ti: dict[tuple, dict[_Ident, None]] = field(default_factory=dict, repr=False)
     _by_xcom: dict[tuple, dict[int, _Ident]] = field(default_factory=dict, repr=False)
+    _by_task_id: dict[str, dict[_Ident, None]] = field(default_factory=dict, repr=False)  # ``in``
+    # The map indexes of an XCom in order, kept until one is written or deleted: a mapped task's
+    # downstream reads its items one by one (GetXComSequenceItem).
+    _map_order: dict[tuple, list[int]] = field(default_factory=dict, repr=False)
     _results: collections.deque = field(default_factory=lambda: collections.deque(maxlen=20), repr=False)
     _dag_runs: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
@@ -278,12 +282,13 @@ class XComStore:
         return len(self._rows)
 
     def __contains__(self, task_id: object) -> bool:
-        return any(ident.task_id == task_id for ident in self._rows)
+        return task_id in self._by_task_id
 
     def clear(self) -> None:
         """Forget every XCom (the runs stay known)."""
         self._rows.clear()
-        for index in (self._by_run, self._by_task, self._by_ti, self._by_xcom):
+        indexes = (self._by_run, self._by_task, self._by_ti, self._by_xcom, self._by_task_id, self._map_order)
+        for index in indexes:
             index.clear()
         self.task_maps.clear()
         self.misses.clear()
@@ -390,15 +395,19 @@ class XComStore:
         self._by_task.setdefault((dag_id, run_id, task_id), {})[ident] = None
         self._by_ti.setdefault((dag_id, run_id, task_id, map_index), {})[ident] = None
         self._by_xcom.setdefault((dag_id, run_id, task_id, key), {})[map_index] = ident
+        self._by_task_id.setdefault(task_id, {})[ident] = None
+        self._map_order.pop((dag_id, run_id, task_id, key), None)
 
     def _drop_row(self, ident: _Ident) -> _Row:
         row = self._rows.pop(ident)
         dag_id, run_id, task_id, map_index, key = ident
+        self._map_order.pop((dag_id, run_id, task_id, key), None)
         for index, bucket, member in (
             (self._by_run, (dag_id, run_id), ident),
             (self._by_task, (dag_id, run_id, task_id), ident),
             (self._by_ti, (dag_id, run_id, task_id, map_index), ident),
             (self._by_xcom, (dag_id, run_id, task_id, key), map_index),
+            (self._by_task_id, task_id, ident),
         ):
             members = index[bucket]
             del members[member]
@@ -437,6 +446,21 @@ class XComStore:
         if not found:
             return None
         return max(found, key=self._recency)[1].json
+
+    def find_json_item(self, dag_id: str, run_id: str, task_id: str, key: str, offset: int) -> str | None:
+        """The row at ``offset`` (from the end if negative) of :meth:`find_all_json`'s list, if any (the
+        /item endpoint)."""
+        xcom = (dag_id, run_id, task_id, key)
+        bucket = self._by_xcom.get(xcom)
+        if not bucket:
+            return None
+        order = self._map_order.get(xcom)
+        if order is None:
+            order = self._map_order[xcom] = sorted(bucket)
+        try:
+            return self._rows[bucket[order[offset]]].json
+        except IndexError:
+            return None
 
     def find_all_json(
         self, dag_id: str, run_id: str, task_id: str, key: str, include_prior_dates: bool = False

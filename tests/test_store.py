@@ -264,3 +264,28 @@ def test_each_test_gets_a_fresh_store(xcom_store):
     # Seeds from any other test never leak in (this holds whichever order the tests run in).
     assert len(xcom_store) == 0 and xcom_store.current_run is None
     assert isinstance(xcom_store, XComStore)
+
+
+def test_an_item_by_offset_is_the_one_the_whole_list_has_there():
+    store = XComStore()
+    xcom = ("d", "r", "mapped", "return_value")
+
+    def items() -> list[str | None]:
+        return [store.find_json_item(*xcom, offset) for offset in range(-5, 5)]
+
+    def expected() -> list[str | None]:
+        rows = store.find_all_json(*xcom)
+        return [rows[offset] if -len(rows) <= offset < len(rows) else None for offset in range(-5, 5)]
+
+    assert items() == [None] * 10
+    for map_index in (2, 0, 3):  # written out of order, as instances finish
+        store.put_json("d", "r", "mapped", map_index, "return_value", str(map_index))
+        store.put_json("d", "other", "mapped", map_index, "return_value", "99")
+        assert items() == expected()
+    assert store.find_json_item(*xcom, 1) == "2"
+    store.put_json("d", "r", "mapped", 1, "return_value", "1")
+    store.delete("d", "r", "mapped", 0, "return_value")
+    assert items() == expected()
+    assert [store.find_json_item(*xcom, i) for i in range(3)] == ["1", "2", "3"]
+    store.clear()
+    assert items() == [None] * 10

@@ -57,7 +57,7 @@ from pytest_xcom.runner.states import (
     UP_FOR_RESCHEDULE,
     UP_FOR_RETRY,
 )
-from pytest_xcom.runner.task_runner import provided, run_task_instance
+from pytest_xcom.runner.task_runner import examples_off, provided, run_task_instance
 from pytest_xcom.runner.ti_deps import next_retry_at
 from pytest_xcom.store import XComStore
 
@@ -161,7 +161,7 @@ def run_passes(
     """
     idle = 0
     while dr.state == RUNNING:
-        before = [(ti.key, ti.state) for ti in dr.tis.values()]
+        dr.begin_pass()
         if dr.deadlines:
             check_deadlines(dr, dr.deadlines, dr.created + timedelta(seconds=dr.clock))
         # An instance held back stays so while the earlier run does not change (the scheduler's cache of
@@ -190,7 +190,7 @@ def run_passes(
             if order is not None:
                 order.append(ti.key)
             _run_scheduled(dr, ti, conf, clock)
-        if schedulable or [(ti.key, ti.state) for ti in dr.tis.values()] != before:
+        if dr.pass_changed() or schedulable:
             idle = 0
             continue
         idle += 1
@@ -268,6 +268,7 @@ class DagRunner:
                 installed(comms),
                 _following(deployment, follower),
                 hitl.responses_given(comms, hitl_responses),
+                examples_off(),
             ):
                 callbacks = run_passes(dr, conf, clock, order)
         finally:

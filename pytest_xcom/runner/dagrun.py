@@ -22,8 +22,9 @@ When the run ends, ``callback`` is the DAG callback Airflow would call (``DagCal
 
 from __future__ import annotations
 
-import collections.abc
-from collections.abc import Callable, Iterable
+import collections
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -95,9 +96,13 @@ class TI:
         return self.task_id, self.map_index
 
     def __setattr__(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
-        if name == "state" and self._run is not None:
-            self._run.changed(self.task_id)
+        run = self._run
+        if name == "state" and run is not None:
+            run.state_changing(self, value)
+            object.__setattr__(self, name, value)
+            run.changed(self.task_id)
+        else:
+            object.__setattr__(self, name, value)
 
 
 class FinishedTI(NamedTuple):
@@ -110,31 +115,44 @@ class FinishedTI(NamedTuple):
 
 @dataclass
 class DepContext:
-    """Airflow's DepContext, with what the scheduler sets: flag_upstream_failed is always on."""
+    """Airflow's DepContext, with what the scheduler sets: flag_upstream_failed is always on.
 
-    finished_tis: list[FinishedTI]
+    Its snapshot of the finished instances (Airflow's ``finished_tis``) is the run's table as it was when
+    the context was made. A pass reads the instances of a few tasks only, so the snapshot is taken a
+    task at a time: when first read, or, if earlier, just before an instance of the task changes.
+    """
+
+    run: SchedulerDagRun
     ignore_in_retry_period: bool = False
     ignore_in_reschedule_period: bool = False
     have_changed_ti_states: bool = False
     epoch: int = 0
     """Which evaluation of the run this is (see :meth:`SchedulerDagRun.are_dependencies_met`)."""
-    _finished_by_task: dict[str, list[FinishedTI]] | None = field(default=None, repr=False)
+    _finished_by_task: dict[str, list[FinishedTI]] = field(default_factory=dict, repr=False)
+    _complete: bool = field(default=False, repr=False)
+    """Whether the snapshot was taken whole from a list (see :meth:`SchedulerDagRun.new_dep_context`)."""
 
-    def _by_task(self) -> dict[str, list[FinishedTI]]:
-        if self._finished_by_task is None:
-            self._finished_by_task = {}
-            for finished in self.finished_tis:
-                self._finished_by_task.setdefault(finished.task_id, []).append(finished)
-        return self._finished_by_task
+    def freeze(self, task_id: str) -> None:
+        """Take the snapshot of ``task_id``'s finished instances now, if not taken yet."""
+        if not self._complete and task_id not in self._finished_by_task:
+            self._finished_by_task[task_id] = self.run.finished_now(task_id)
 
-    def finished_task_ids(self) -> collections.abc.KeysView[str]:
-        """The task_ids of the snapshot's finished instances."""
-        return self._by_task().keys()
+    def _finished(self, task_id: str) -> list[FinishedTI]:
+        try:
+            return self._finished_by_task[task_id]
+        except KeyError:
+            if self._complete:
+                return []
+            found = self._finished_by_task[task_id] = self.run.finished_now(task_id)
+            return found
+
+    def has_finished(self, task_id: str) -> bool:
+        """Whether the snapshot holds a finished instance of ``task_id``."""
+        return bool(self._finished(task_id))
 
     def finished_of(self, task_ids: Iterable[str]) -> list[FinishedTI]:
-        """The snapshot's finished instances of these tasks (as filtering ``finished_tis`` would give)."""
-        by_task = self._by_task()
-        return [f for task_id in task_ids for f in by_task.get(task_id, ())]
+        """The snapshot's finished instances of these tasks."""
+        return [f for task_id in task_ids for f in self._finished(task_id)]
 
 
 class DagCallback(NamedTuple):
@@ -146,12 +164,40 @@ class DagCallback(NamedTuple):
     ti: TI | None
 
 
-class Decision(NamedTuple):
-    tis: list[TI]
-    schedulable_tis: list[TI]
-    changed_tis: bool
-    unfinished_tis: list[TI]
-    finished_tis: list[TI]
+class Decision:
+    """TISchedulingDecision: what can be scheduled, whether states changed, and the run's instances,
+    unfinished and finished as they were when the decision began (after an expansion, when it ended).
+
+    The lists are made when first read, from the states then (``earlier`` holds those the decision
+    changed): most passes need only how many are unfinished.
+    """
+
+    def __init__(
+        self,
+        listed: list[TI],
+        schedulable_tis: list[TI],
+        changed_tis: bool,
+        counts: Mapping[str | None, int],
+        earlier: Mapping[TI, str | None] | None = None,
+    ) -> None:
+        self._listed = listed
+        self._earlier = earlier or {}
+        self.schedulable_tis = schedulable_tis
+        self.changed_tis = changed_tis
+        self.unfinished_count = sum(counts.get(state, 0) for state in UNFINISHED)
+        self.deferred_count = counts.get(DEFERRED, 0)
+
+    @functools.cached_property
+    def tis(self) -> list[TI]:
+        return list(self._listed)
+
+    @functools.cached_property
+    def unfinished_tis(self) -> list[TI]:
+        return [t for t in self._listed if self._earlier.get(t, t.state) in UNFINISHED]
+
+    @functools.cached_property
+    def finished_tis(self) -> list[TI]:
+        return [t for t in self._listed if self._earlier.get(t, t.state) in FINISHED]
 
 
 _Dep = Callable[[TI, "SchedulerDagRun", DepContext], bool]
@@ -201,6 +247,24 @@ class SchedulerDagRun:
     # ``_changed_at[task_id]`` is the last evaluation during which such a change happened.
     _epoch: int = field(default=0, repr=False)
     _changed_at: dict[str, int] = field(default_factory=dict, repr=False)
+    # The dep context being evaluated, whose snapshot is taken a task at a time (see DepContext).
+    _ctx: DepContext | None = field(default=None, repr=False)
+    # ``get_task_instances``'s order, kept until an instance is created, renumbered or removed.
+    _ordered: list[TI] | None = field(default=None, repr=False)
+    # What a pass of the run loop changed (see :meth:`begin_pass`): each changed instance's state when
+    # the pass began, and the whole table as it was then once an instance is created or removed.
+    _in_pass: bool = field(default=False, repr=False)
+    _pass_states: dict[tuple[str, int], str | None] = field(default_factory=dict, repr=False)
+    _pass_table: list[tuple[tuple[str, int], str | None]] | None = field(default=None, repr=False)
+    # How many instances are in each state now, so that a pass knows how many are unfinished.
+    _counts: collections.Counter[str | None] = field(default_factory=collections.Counter, repr=False)
+    # Tasks that may have a schedulable instance the unmet cache does not answer for: every task an
+    # instance's change touches (:meth:`changed`), until a decision finds it has none. A decision
+    # evaluates only their instances, unless something changes during it (see :meth:`_ready`).
+    _dirty: set[str] = field(default_factory=set, repr=False)
+    _changes: int = field(default=0, repr=False)
+    # While a decision is being made: the state each instance it changed had when it began.
+    _decision_from: dict[TI, str | None] | None = field(default=None, repr=False)
     conf: dict | None = None
     start_date: datetime | None = None
     end_date: datetime | None = None
@@ -230,6 +294,9 @@ class SchedulerDagRun:
 
     def upstreams_only_setups(self, task: Any) -> list[Any]:
         """``task.get_upstreams_only_setups()``."""
+        # It yields setup tasks only, after walking every upstream: a DAG without any has nothing to walk.
+        if not self._shaped(("any setup",), lambda: any(t.is_setup for t in self.dag.task_dict.values())):
+            return []
         return self._shaped(("setups", task.task_id), lambda: list(task.get_upstreams_only_setups()))
 
     def closest_mapped_task_group(self, task: Any) -> Any:
@@ -261,12 +328,56 @@ class SchedulerDagRun:
 
         return self._shaped(("readers",), compute)
 
+    # -- what changes, as it changes -----------------------------------------------------------------
+
+    def state_changing(self, ti: TI, state: str | None) -> None:
+        """``ti``'s state is about to become ``state``."""
+        if self._ctx is not None:
+            self._ctx.freeze(ti.task_id)
+        if self._in_pass and self._pass_table is None and ti.key not in self._pass_states:
+            self._pass_states[ti.key] = ti.state
+        if self._decision_from is not None and ti not in self._decision_from:
+            self._decision_from[ti] = ti.state
+        if self.tis.get(ti.key) is ti:
+            self._counts[ti.state] -= 1
+            self._counts[state] += 1
+
+    def _reshaping(self, task_id: str) -> None:
+        """An instance of ``task_id`` is about to be created, renumbered or removed."""
+        if self._ctx is not None:
+            self._ctx.freeze(task_id)
+        self._ordered = None
+        if self._in_pass and self._pass_table is None:
+            states = self._pass_states
+            self._pass_table = [(key, states.get(key, ti.state)) for key, ti in self.tis.items()]
+
+    def begin_pass(self) -> None:
+        """Start noting what changes, for :meth:`pass_changed`."""
+        self._in_pass, self._pass_states, self._pass_table = True, {}, None
+
+    def pass_changed(self) -> bool:
+        """Whether the table (its instances and their states) differs from what it was at
+        :meth:`begin_pass`; a state changed and changed back is no change. Ends the noting."""
+        self._in_pass = False
+        if self._pass_table is not None:
+            return [(key, ti.state) for key, ti in self.tis.items()] != self._pass_table
+        return any(self.tis[key].state != state for key, state in self._pass_states.items())
+
     def changed(self, task_id: str) -> None:
         """An instance of ``task_id`` changed (state, created, renumbered, removed)."""
         epoch = self._epoch
+        self._changes += 1
         self._changed_at[task_id] = epoch
+        self._dirty.add(task_id)
         for reader in self._readers().get(task_id, ()):
             self._changed_at[reader] = epoch
+            self._dirty.add(reader)
+
+    def _answered_by_cache(self, ti: TI) -> bool:
+        """Whether ``ti`` has no state, was found not ready and left alone, and nothing its deps read
+        has changed since: its deps would say not ready again (its retry and reschedule deps pass)."""
+        since = ti._unmet_since
+        return ti.state is None and since is not None and self._changed_at.get(ti.task_id, -1) < since
 
     # -- earlier runs of the DAG ----------------------------------------------------------------------
 
@@ -292,26 +403,48 @@ class SchedulerDagRun:
     def get_task_instances(self) -> list[TI]:
         """Every instance, ordered as ``DagRun.fetch_task_instances`` orders them: by (task_id, map_index)
         from 3.2; before, in the table's order (its query has no ORDER BY), i.e. as the rows were created."""
-        if _compat.TASK_INSTANCES_IN_ROW_ORDER:
-            return sorted(self.tis.values(), key=lambda t: t.row)
-        return sorted(self.tis.values(), key=lambda t: (t.task_id, t.map_index))
+        return list(self._listed())
+
+    def _listed(self) -> list[TI]:
+        # The list is replaced, never changed, when the table changes: a holder keeps the old order.
+        if self._ordered is None:
+            self._ordered = sorted(self.tis.values(), key=self._order)
+        return self._ordered
+
+    @staticmethod
+    def _order(ti: TI) -> Any:
+        return ti.row if _compat.TASK_INSTANCES_IN_ROW_ORDER else (ti.task_id, ti.map_index)
+
+    def finished_now(self, task_id: str) -> list[FinishedTI]:
+        """``task_id``'s finished instances as they are now."""
+        return [
+            FinishedTI(task_id, ti.map_index, ti.state)
+            for ti in self._tis_by_task.get(task_id, {}).values()
+            if ti.state in FINISHED
+        ]
 
     def add_ti(self, task_id: str, map_index: int, state: str | None = None) -> TI:
+        self._reshaping(task_id)
         ti = TI(task_id, map_index, state, row=self.rows_created, _run=self)
         self.rows_created += 1
+        self._counts[state] += 1
         self.tis[ti.key] = ti
         self._tis_by_task.setdefault(task_id, {})[map_index] = ti
         self.changed(task_id)
         return ti
 
     def renumber(self, ti: TI, map_index: int) -> None:
+        self._reshaping(ti.task_id)
         self.remove(ti)
+        self._counts[ti.state] += 1
         ti.map_index = map_index
         self.tis[ti.key] = ti
         self._tis_by_task.setdefault(ti.task_id, {})[map_index] = ti
         self.changed(ti.task_id)
 
     def remove(self, ti: TI) -> None:
+        self._reshaping(ti.task_id)
+        self._counts[ti.state] -= 1
         del self.tis[ti.key]
         del self._tis_by_task[ti.task_id][ti.map_index]
         self.changed(ti.task_id)
@@ -356,28 +489,48 @@ class SchedulerDagRun:
     # -- TISchedulingDecision ------------------------------------------------------------------------
 
     def task_instance_scheduling_decisions(self) -> Decision:
-        tis = self.get_task_instances()
-        unfinished = [t for t in tis if t.state in UNFINISHED]
-        finished = [t for t in tis if t.state in FINISHED]
-        if not unfinished:
-            return Decision(tis, [], False, unfinished, finished)
-        schedulable = [t for t in unfinished if t.state in SCHEDULEABLE]
-        ready, changed, expansion_happened = self._get_ready_tis(schedulable, finished)
+        listed, counts = self._listed(), dict(self._counts)
+        if not any(counts.get(state) for state in UNFINISHED):
+            return Decision(listed, [], False, counts)
+        self._decision_from = {}
+        try:
+            ready, changed, expansion_happened = self._get_ready_tis(listed)
+        finally:
+            earlier, self._decision_from = self._decision_from, None
         if expansion_happened:
             # An expansion may have finished instances (skipped / upstream_failed) and made new ones.
-            changed = True
-            tis = self.get_task_instances()
-            unfinished = [t for t in tis if t.state in UNFINISHED]
-            finished = [t for t in tis if t.state in FINISHED]
-        return Decision(tis, ready, changed, unfinished, finished)
+            return Decision(self._listed(), ready, True, self._counts)
+        return Decision(listed, ready, changed, counts, earlier)
 
-    @staticmethod
-    def _snapshot(finished: list[TI]) -> list[FinishedTI]:
-        return [FinishedTI(t.task_id, t.map_index, t.state) for t in finished if t.state is not None]
+    def _candidates(self) -> list[TI]:
+        """The schedulable instances the unmet cache does not answer for, in the listing's order."""
+        found: list[TI] = []
+        for task_id in list(self._dirty):
+            kept = False
+            for ti in self._tis_by_task.get(task_id, {}).values():
+                if ti.state in SCHEDULEABLE and not self._answered_by_cache(ti):
+                    found.append(ti)
+                    kept = True
+            if not kept:
+                self._dirty.discard(task_id)
+        found.sort(key=self._order)
+        return found
 
-    def new_dep_context(self, finished: list[TI], **flags: bool) -> DepContext:
+    def new_dep_context(self, finished: list[TI] | None = None, **flags: bool) -> DepContext:
+        """A context whose snapshot is ``finished`` (their states now), or, without it, the instances
+        finished now, taken a task at a time while it is the run's current context."""
         self._epoch += 1
-        return DepContext(finished_tis=self._snapshot(finished), epoch=self._epoch, **flags)
+        ctx = DepContext(run=self, epoch=self._epoch, **flags)
+        if finished is None:
+            self._ctx = ctx
+        else:
+            ctx._complete = True
+            for t in finished:
+                if t.state is not None:
+                    ctx._finished_by_task.setdefault(t.task_id, []).append(
+                        FinishedTI(t.task_id, t.map_index, t.state)
+                    )
+        return ctx
 
     def are_dependencies_met(self, ti: TI, ctx: DepContext) -> bool:
         # An instance with no state, found not ready before and left alone, is not ready now either
@@ -394,6 +547,8 @@ class SchedulerDagRun:
         for dep in _DEPS:
             met = dep(ti, self, ctx) and met
         ti._unmet_since = ctx.epoch if not met and before is None and ti.state is None else None
+        if not self._answered_by_cache(ti):
+            self._dirty.add(ti.task_id)
         return met
 
     def _expand_mapped_task_if_needed(self, ti: TI) -> list[TI] | None:
@@ -407,21 +562,40 @@ class SchedulerDagRun:
         except NotMapped:
             return None
 
-    def _get_ready_tis(self, schedulable: list[TI], finished: list[TI]) -> tuple[list[TI], bool, bool]:
+    def _get_ready_tis(self, listed: list[TI]) -> tuple[list[TI], bool, bool]:
+        """Airflow's, over the schedulable instances of ``listed`` (the table when the decision began);
+        the finished ones are the context's snapshot, taken as it goes."""
+        candidates = self._candidates()
+        if not candidates:
+            return [], False, False  # every schedulable instance, if any, is answered by the cache
+        ctx = self.new_dep_context()
+        try:
+            return self._ready(ctx, candidates, listed)
+        finally:
+            self._ctx = None
+
+    def _ready(self, ctx: DepContext, candidates: list[TI], listed: list[TI]) -> tuple[list[TI], bool, bool]:
+        """Airflow's loop over the schedulable instances, in the listing's order, each checked when its
+        turn comes. Those the unmet cache answers for are passed over unseen while nothing changes, so
+        the loop starts with the others (``candidates``); once something changes, it goes on through
+        every schedulable instance from where it is (:meth:`_rest_of_loop`)."""
         ready: list[TI] = []
-        if not schedulable:
-            return ready, False, False
-        ctx = self.new_dep_context(finished)
         old_states: list[tuple[TI, str | None]] = []
-        queue = list(schedulable)  # expansions append their new instances, checked in this pass too
+        queue = list(candidates)  # expansions append their new instances, checked in this pass too
         expansion_happened = False
         revised: set[str] = set()
+        changes: int | None = self._changes  # None once the loop goes through every instance
         i = 0
-        while i < len(queue):
+        while True:
+            if changes is not None and self._changes != changes:
+                queue = self._rest_of_loop(queue, i, len(candidates), listed, old_states)
+                i, changes = 0, None
+            if i >= len(queue):
+                break
             ti = queue[i]
             i += 1
             old_state = ti.state
-            if not self.are_dependencies_met(ti, ctx):
+            if self._answered_by_cache(ti) or not self.are_dependencies_met(ti, ctx):
                 old_states.append((ti, old_state))
                 continue
             new_tis = None
@@ -438,6 +612,26 @@ class SchedulerDagRun:
                     ready.append(ti)
         changed = any(ti.state != old for ti, old in old_states)
         return ready, changed, expansion_happened
+
+    def _rest_of_loop(
+        self,
+        queue: list[TI],
+        done: int,
+        candidates: int,
+        listed: list[TI],
+        old_states: list[tuple[TI, str | None]],
+    ) -> list[TI]:
+        """What is left of Airflow's loop after the ``done`` first of ``queue`` (the ``candidates`` first
+        of which are candidates, the rest expansions) were checked, the last having changed something:
+        every instance schedulable when the decision began and listed after it, then the expansions.
+        Those passed over unseen before it are noted as checked, as they were: without a state."""
+        earlier = self._decision_from or {}
+        schedulable = [t for t in listed if earlier.get(t, t.state) in SCHEDULEABLE]
+        last = queue[done - 1]
+        at = next(k for k, t in enumerate(schedulable) if t is last)
+        seen = set(queue[:done])
+        old_states.extend((t, None) for t in schedulable[:at] if t not in seen)
+        return schedulable[at + 1 :] + queue[candidates:]
 
     def _are_premature_tis(self, unfinished: list[TI], finished: list[TI]) -> tuple[bool, bool]:
         # Instances waiting out a retry delay or a sensor's poke interval count as runnable.
@@ -468,26 +662,30 @@ class SchedulerDagRun:
     def update_state(self) -> list[TI]:
         """Decide what can be scheduled now and the run's state; the instances to schedule."""
         info = self.task_instance_scheduling_decisions()
-        unfinished = info.unfinished_tis
+        # How many are unfinished is all most passes read; the lists are made only when needed.
+        any_unfinished = info.unfinished_count > 0
         should_schedule = (
-            bool(unfinished)
-            and not self.deadlock_check_off(unfinished)
-            and all(t.state != DEFERRED for t in unfinished)
+            any_unfinished
+            and not (self._turning_deadlock_check_off() and self.deadlock_check_off(info.unfinished_tis))
+            and not info.deferred_count
         )
         are_runnable_tasks = True
+        unfinished = None
         if should_schedule:
             are_runnable_tasks = bool(info.schedulable_tis or info.changed_tis)
             if not are_runnable_tasks:
+                unfinished = info.unfinished_tis
                 are_runnable_tasks, changed_by_upstream = self._are_premature_tis(
                     unfinished, info.finished_tis
                 )
                 if changed_by_upstream:
                     unfinished = [t for t in unfinished if t.state in UNFINISHED]
-        leaves = self._tis_for_dagrun_state(info.tis)
-        if not unfinished and any(ti.state in FAILED_STATES for ti in leaves):
+                    any_unfinished = bool(unfinished)
+        leaves = [] if any_unfinished else self._tis_for_dagrun_state(info.tis)  # read only when all finished
+        if not any_unfinished and any(ti.state in FAILED_STATES for ti in leaves):
             self.state = FAILED
             self._request_callback(False, "task_failure", self._last_finished(info.tis, FAILED))
-        elif not unfinished and all(ti.state in SUCCESS_STATES for ti in leaves):
+        elif not any_unfinished and all(ti.state in SUCCESS_STATES for ti in leaves):
             self.state = SUCCESS
             self._request_callback(True, "success", self._last_finished(info.tis, SUCCESS))
         elif should_schedule and not are_runnable_tasks:
@@ -496,7 +694,7 @@ class SchedulerDagRun:
             blocking = next(
                 (
                     t
-                    for t in unfinished
+                    for t in unfinished or ()
                     if not self.dag.task_dict[t.task_id].upstream_task_ids.isdisjoint(finished_ids)
                 ),
                 None,
@@ -507,13 +705,22 @@ class SchedulerDagRun:
     def deadlock_check_off(self, unfinished: list[TI]) -> bool:
         """Whether Airflow skips the deadlock check: an unfinished instance's task has depends_on_past or
         a max_active_tis_per_dag(run) limit, so a run none of whose instances can run stays running."""
-        tasks = [self.dag.task_dict[t.task_id] for t in unfinished]
-        return any(
-            getattr(task, "depends_on_past", False)
-            or getattr(task, "max_active_tis_per_dag", None) is not None
-            or getattr(task, "max_active_tis_per_dagrun", None) is not None
-            for task in tasks
-        )
+        turning_off = self._turning_deadlock_check_off()
+        return bool(turning_off) and any(t.task_id in turning_off for t in unfinished)
+
+    def _turning_deadlock_check_off(self) -> frozenset[str]:
+        """The tasks whose unfinished instances turn the deadlock check off."""
+
+        def compute() -> frozenset[str]:
+            return frozenset(
+                task.task_id
+                for task in self.dag.task_dict.values()
+                if getattr(task, "depends_on_past", False)
+                or getattr(task, "max_active_tis_per_dag", None) is not None
+                or getattr(task, "max_active_tis_per_dagrun", None) is not None
+            )
+
+        return self._shaped(("deadlock check off",), compute)
 
     @staticmethod
     def _last_finished(tis: list[TI], state: str) -> TI | None:

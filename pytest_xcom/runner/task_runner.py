@@ -6,13 +6,16 @@
 
 from __future__ import annotations
 
+import configparser
+import contextlib
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pytest_xcom import _arguments, _compat, _msgs, hitl, logs, triggerer
+from pytest_xcom import _arguments, _compat, _msgs, config, hitl, logs, triggerer
 from pytest_xcom._process import worker_globals_restored
 from pytest_xcom.comms import InMemorySupervisorComms, installed
 from pytest_xcom.context import RunInfo, TaskContextFactory, make_task_instance
@@ -59,6 +62,23 @@ def _attempt(ti: Any) -> tuple[str, BaseException | None]:
         context["exception"] = error
         _compat.task_runner.finalize(ti, state, context, log, error)
     return _compat.TaskInstanceState(state).value, error
+
+
+_LOAD_EXAMPLES = "core.load_examples"
+
+
+def examples_off() -> contextlib.AbstractContextManager[Any]:
+    """``[core] load_examples`` off while a task runs, unless the environment or the test set it.
+
+    Airflow loads its plugins once per process, when a task first asks for its listeners and macros; at
+    the option's default (on) that adds the example plugins, whose listener logs every task at length.
+    """
+    section, option = _LOAD_EXAMPLES.split(".")
+    if "AIRFLOW__CORE__LOAD_EXAMPLES" in os.environ or any(
+        configparser.ConfigParser.has_option(parser, section, option) for parser in _compat.config_parsers()
+    ):
+        return contextlib.nullcontext()
+    return config.overridden({_LOAD_EXAMPLES: False})
 
 
 def _keys_to_clear(store: XComStore, run: RunInfo, task_id: str, map_index: int) -> list[str]:
@@ -257,6 +277,7 @@ class TaskRunner:
             provided(comms, variables, connections),
             installed(comms),
             hitl.responses_given(comms, hitl_responses),
+            examples_off(),
         ):
             result, _ = run_task_instance(
                 operator,

@@ -67,9 +67,8 @@ def not_in_retry_period_dep(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> boo
 def not_previously_skipped_dep(ti: TI, dr: SchedulerDagRun, ctx: DepContext) -> bool:
     """Skip ``ti`` when a finished branching/short-circuit parent recorded that it is not followed."""
     task = dr.dag.task_dict[ti.task_id]
-    finished_ids = ctx.finished_task_ids()
     for parent in task.upstream_list:
-        if not parent.inherits_from_skipmixin or parent.task_id not in finished_ids:
+        if not parent.inherits_from_skipmixin or not ctx.has_finished(parent.task_id):
             continue
         map_index = _compat.skip_decision_map_index(parent, ti.map_index)
         decision = dr.store.get(
