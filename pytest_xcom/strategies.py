@@ -356,10 +356,10 @@ def _nested(
 ) -> st.SearchStrategy:
     # ``top_leaf``: the leaves this level may be itself, where they differ from those inside containers.
     if depth == 0 or not kinds:
-        return top_leaf or leaf
+        return top_leaf if top_leaf is not None else leaf
     inner = _nested(leaf, depth - 1, size, kinds)
     hashable = _hashables(leaf, depth - 1, size, kinds)
-    options = [top_leaf or leaf]
+    options = [top_leaf if top_leaf is not None else leaf]
     if "list" in kinds:
         options.append(st.lists(inner, max_size=size))
     if "tuple" in kinds:
