@@ -18,7 +18,7 @@ from typing import Any
 
 from pytest_xcom import _msgs
 
-__all__ = ["AirflowConfig", "marker_values", "overridden"]
+__all__ = ["AirflowConfig", "is_set", "marker_values", "overridden"]
 
 _UNSET = object()
 
@@ -34,6 +34,19 @@ def _split(key: str) -> tuple[str, str]:
     if not dot or not section or not option:
         raise KeyError(_msgs.airflow_config_key(key))
     return section.lower(), option.lower()
+
+
+def _env_name(section: str, option: str) -> str:
+    return f"AIRFLOW__{section.upper()}__{option.upper()}"
+
+
+def is_set(key: str) -> bool:
+    """Whether the environment or a config layer (airflow.cfg, a test) sets ``key``: Airflow's default
+    does not apply to it."""
+    section, option = _split(key)
+    return _env_name(section, option) in os.environ or any(
+        configparser.ConfigParser.has_option(parser, section, option) for parser in _config_objects()
+    )
 
 
 def _as_text(value: Any) -> str:
@@ -62,7 +75,7 @@ class AirflowConfig:
 
     def set(self, key: str, value: Any) -> None:
         section, option = _split(key)
-        env = f"AIRFLOW__{section.upper()}__{option.upper()}"
+        env = _env_name(section, option)
         if env not in self._saved_env:
             self._saved_env[env] = os.environ.get(env)
         os.environ.pop(env, None)

@@ -6,9 +6,7 @@
 
 from __future__ import annotations
 
-import configparser
 import contextlib
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,10 +71,7 @@ def examples_off() -> contextlib.AbstractContextManager[Any]:
     Airflow loads its plugins once per process, when a task first asks for its listeners and macros; at
     the option's default (on) that adds the example plugins, whose listener logs every task at length.
     """
-    section, option = _LOAD_EXAMPLES.split(".")
-    if "AIRFLOW__CORE__LOAD_EXAMPLES" in os.environ or any(
-        configparser.ConfigParser.has_option(parser, section, option) for parser in _compat.config_parsers()
-    ):
+    if config.is_set(_LOAD_EXAMPLES):
         return contextlib.nullcontext()
     return config.overridden({_LOAD_EXAMPLES: False})
 
