@@ -143,14 +143,10 @@ def _upstream_length(arg: Any, store: Any, dag_id: str, run_id: str) -> int:
         if not indexes:
             raise _Unknown
         return len(indexes)
-    length = store.task_maps.get((dag_id, run_id, upstream.task_id, -1))
-    if length is not None:
-        return length
-    # A seeded value: the server would have recorded its length when the upstream pushed it.
-    value = store.get(upstream.task_id, key=arg.key, dag_id=dag_id, run_id=run_id, default=_Unknown)
-    if value is _Unknown or not hasattr(value, "__len__") or isinstance(value, str):
+    length = store.pushed_length(dag_id, run_id, upstream.task_id, arg.key)
+    if length is None:
         raise _Unknown
-    return len(value)
+    return length
 
 
 def _expand_input_length(expand_input: Any, store: Any, dag_id: str, run_id: str) -> int:

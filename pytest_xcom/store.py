@@ -204,6 +204,18 @@ class XComStore:
         self._register_seeded_run(ident.dag_id, ident.run_id, logical_date)
         self.channel().push(ident.dag_id, ident.run_id, ident.task_id, ident.map_index, ident.key, value)
 
+    def pushed_length(self, dag_id: str, run_id: str, task_id: str, key: str = RETURN_KEY) -> int | None:
+        """How many items an unmapped task's XCom maps into: the TaskMap row its push wrote (the server
+        writes one when a mapped task depends on it), else the length of a seeded value, which stands for
+        that push; None while there is neither."""
+        length = self.task_maps.get((dag_id, run_id, task_id, -1))
+        if length is not None:
+            return length
+        value = self.get(task_id, key=key, dag_id=dag_id, run_id=run_id)
+        if not hasattr(value, "__len__") or isinstance(value, str):
+            return None
+        return len(value)
+
     def get(
         self,
         task_id: str,

@@ -10,7 +10,7 @@ store (the installed comms channel's) instead of the metadata DB.
 
 from __future__ import annotations
 
-import types
+import functools
 from typing import Any
 
 from airflow.sdk.definitions._internal.expandinput import (
@@ -21,6 +21,8 @@ from airflow.sdk.definitions._internal.expandinput import (
 from airflow.sdk.definitions.taskgroup import MappedTaskGroup
 from airflow.sdk.definitions.xcom_arg import ConcatXComArg, MapXComArg, PlainXComArg, XComArg, ZipXComArg
 from airflow.sdk.execution_time import task_runner
+from airflow.sdk.execution_time.comms import GetTICount
+from airflow.utils.state import State
 
 from pytest_xcom._compat._refusals import StartRefused
 
@@ -47,29 +49,17 @@ def _xcom_arg_length(arg: Any, dag_id: str, run_id: str) -> int | None:
             return None  # not all of the expanded instances are done yet
         idents = store.identities(dag_id=dag_id, run_id=run_id, task_id=upstream.task_id)
         return sum(1 for ident in idents if ident.map_index >= 0 and ident.key == "return_value")
-    length = store.task_maps.get((dag_id, run_id, upstream.task_id, -1))
-    if length is None and comms.ti_count is None:
-        # A task run alone: a seeded value stands for the upstream's push, which wrote the TaskMap row.
-        seeded = store.get(upstream.task_id, key=arg.key, dag_id=dag_id, run_id=run_id)
-        if isinstance(seeded, list | tuple | dict):
-            return len(seeded)
-    return length
-
-
-# The task_instance states get_task_map_length counts as not done (State.unfinished).
-_UNFINISHED = [None, "scheduled", "queued", "running", "up_for_retry", "up_for_reschedule", "deferred"]
+    return store.pushed_length(dag_id, run_id, upstream.task_id, arg.key)
 
 
 def _unfinished_instances(comms: Any, dag_id: str, run_id: str, task_id: str) -> bool:
-    # The DAG runner answers for the run's task_instance rows (as for GetTICount); a task run alone has
+    # The DAG runner counts the run's task_instance rows, as it answers GetTICount; a task run alone has
     # no other instances, so only its store speaks.
     if comms.ti_count is None:
         return False
-    query = types.SimpleNamespace(
-        dag_id=dag_id, run_ids=[run_id], task_ids=[task_id], task_group_id=None, map_index=None
-    )
-    query.states = _UNFINISHED
-    return bool(comms.ti_count(query))
+    count = functools.partial(GetTICount, dag_id=dag_id, run_ids=[run_id], task_ids=[task_id])
+    finished = [state.value for state in State.finished]
+    return bool(comms.ti_count(count()) > comms.ti_count(count(states=finished)))
 
 
 def _is_notset(value: Any) -> bool:
