@@ -41,42 +41,39 @@ import time
 from pathlib import Path
 
 TIMER_PLUGIN = """
-import json, os, time
+import contextlib, json, os, time
 
 import pytest
 
 _costs = {}
 
 
-def _add(item, started):
-    _costs[item.nodeid] = _costs.get(item.nodeid, 0.0) + time.process_time() - started
+@contextlib.contextmanager
+def _charged(item):
+    # The CPU time of the block, added to the test's: its setup, call and teardown together.
+    started = time.process_time()
+    try:
+        yield
+    finally:
+        _costs[item.nodeid] = _costs.get(item.nodeid, 0.0) + time.process_time() - started
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item):
-    started = time.process_time()
-    try:
+    with _charged(item):
         return (yield)
-    finally:
-        _add(item, started)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    started = time.process_time()
-    try:
+    with _charged(item):
         return (yield)
-    finally:
-        _add(item, started)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item, nextitem):
-    started = time.process_time()
-    try:
+    with _charged(item):
         return (yield)
-    finally:
-        _add(item, started)
 
 
 def pytest_sessionfinish(session):
